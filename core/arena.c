@@ -1,0 +1,128 @@
+/* arena.c: a bump allocator for data that lives as long as a batch.
+ *
+ * Event strings and segment arrays are many, small and freed together, so
+ * they come from 64 KiB chunks carved front to back; a request larger
+ * than a chunk gets a chunk of its own. Every allocation is aligned for
+ * any type (max_align_t). Depends on: rtcbill.h and the C standard
+ * library.
+ */
+
+/* uv.h, included by rtcbill.h, needs the POSIX thread types, which a
+ * strict -std=c11 build hides unless POSIX is requested. */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+#include <stdalign.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rtcbill.h"
+
+#define CHUNK_SIZE ((size_t)64 * 1024)
+#define ALIGN (alignof(max_align_t))
+
+typedef struct chunk {
+  struct chunk *next;
+  size_t cap;  /* usable bytes in data */
+  size_t used; /* bytes handed out from data */
+  /* The flexible member's type makes data start max-aligned. */
+  max_align_t data[];
+} chunk;
+
+struct rb_arena {
+  chunk *head; /* the chunk small requests are carved from */
+  size_t used; /* total bytes handed out, after alignment */
+};
+
+/* The usable size of a default chunk, so that the whole malloc block is
+ * exactly CHUNK_SIZE. */
+#define CHUNK_DATA (CHUNK_SIZE - sizeof(chunk))
+
+static chunk *chunk_new(size_t cap) {
+  if (cap > SIZE_MAX - sizeof(chunk))
+    return NULL;
+  chunk *c = malloc(sizeof(chunk) + cap);
+  if (c == NULL)
+    return NULL;
+  c->next = NULL;
+  c->cap = cap;
+  c->used = 0;
+  return c;
+}
+
+rb_arena *rb_arena_new(void) {
+  rb_arena *a = malloc(sizeof *a);
+  if (a == NULL)
+    return NULL;
+  a->head = NULL;
+  a->used = 0;
+  return a;
+}
+
+void rb_arena_free(rb_arena *a) {
+  if (a == NULL)
+    return;
+  chunk *c = a->head;
+  while (c != NULL) {
+    chunk *next = c->next;
+    free(c);
+    c = next;
+  }
+  free(a);
+}
+
+void *rb_arena_alloc(rb_arena *a, size_t size) {
+  if (a == NULL)
+    return NULL;
+  /* A zero-byte request still gets a distinct pointer, like malloc(1),
+   * so callers never mistake it for a failure. */
+  if (size == 0)
+    size = 1;
+  if (size > SIZE_MAX - (ALIGN - 1))
+    return NULL;
+  size = (size + ALIGN - 1) & ~(ALIGN - 1);
+
+  chunk *c = a->head;
+  if (c == NULL || c->cap - c->used < size) {
+    if (size > CHUNK_DATA) {
+      /* A large request gets a chunk of exactly its size, linked behind
+       * the current head, so that the head's free space keeps serving
+       * small requests instead of being abandoned. */
+      chunk *big = chunk_new(size);
+      if (big == NULL)
+        return NULL;
+      big->used = size;
+      if (c != NULL) {
+        big->next = c->next;
+        c->next = big;
+      } else {
+        a->head = big;
+      }
+      a->used += size;
+      return big->data;
+    }
+    c = chunk_new(CHUNK_DATA);
+    if (c == NULL)
+      return NULL;
+    c->next = a->head;
+    a->head = c;
+  }
+  void *p = (char *)c->data + c->used;
+  c->used += size;
+  a->used += size;
+  return p;
+}
+
+char *rb_arena_strndup(rb_arena *a, const char *s, size_t len) {
+  if (len == SIZE_MAX || (s == NULL && len > 0))
+    return NULL;
+  char *p = rb_arena_alloc(a, len + 1);
+  if (p == NULL)
+    return NULL;
+  if (len > 0)
+    memcpy(p, s, len);
+  p[len] = '\0';
+  return p;
+}
+
+size_t rb_arena_used(const rb_arena *a) { return a == NULL ? 0 : a->used; }

@@ -1,0 +1,246 @@
+/* engine.h: the engine's private state, shared by the files that make up
+ * the engine: engine.c (clock, timers, event dispatch, accounts and
+ * apps), pool.c (package pools, cover, activation, expiry, the
+ * exhaustion policy), ledger.c (accumulators, periods, bills, balance
+ * and arrears) and usage.c (rating a usage record).
+ *
+ * Everything here is plain data indexed by uint32: accounts, apps,
+ * packages and accumulators live in growable arrays and refer to each
+ * other by index, so that growing an array never invalidates a link.
+ *
+ * Depends on: rtcbill.h, map.h.
+ */
+#ifndef RTCBILL_ENGINE_H
+#define RTCBILL_ENGINE_H
+
+#include "map.h"
+#include "rtcbill.h"
+
+#define RB__NONE UINT32_MAX
+
+/* Timer kinds, in the order SPEC 1.10 fires them at the same instant. */
+enum {
+  RB__T_EXPIRY = 0,
+  RB__T_ACTIVATION = 1,
+  RB__T_SETTLEMENT = 2,
+  RB__T_GRACE = 3,
+  RB__T_RECLAIM = 4
+};
+
+/* A growable array of indices. */
+typedef struct rb__idxv {
+  uint32_t *v;
+  uint32_t n, cap;
+} rb__idxv;
+
+int rb__idxv_push(rb__idxv *a, uint32_t x);
+void rb__idxv_free(rb__idxv *a);
+
+/* One settlement period with usage, waiting for its bill. */
+typedef struct rb__period {
+  uint32_t id; /* per account, for the settlement timer's payload */
+  rb_cycle cycle;
+  rb_time start, end, due;
+  rb__idxv accs; /* accumulators of this period */
+} rb__period;
+
+typedef struct rb__account {
+  char *id;
+  rb_money balance;
+  rb_time created;
+
+  bool has_app;
+  rb_time first_app_at;
+  rb_cycle cycle;
+  /* After an operator's monthly -> daily switch: the local midnight from
+   * which periods are daily (the month before it ends there). */
+  rb_time daily_from;
+
+  rb__idxv apps;     /* ascending app id */
+  rb__idxv packages; /* every package ever, in purchase order */
+  rb__idxv active;   /* active packages with minutes, in deduction order */
+  bool bought_package;
+  uint32_t trial;    /* the granted package, or RB__NONE */
+
+  /* Open periods, ascending start; late accumulators wait for the next
+   * bill. */
+  rb__period *periods;
+  uint32_t nperiods, capperiods;
+  uint32_t next_period_id;
+  rb__idxv late;
+
+  /* Arrears: an episode starts when a bill makes the balance negative. */
+  bool in_arrears;
+  bool arrears_stopped;
+  bool reclaimed;
+  uint32_t arrears_epoch; /* bumps cancel pending grace/reclaim timers */
+  /* Intervals [from, to) during which the apps were stopped for arrears,
+   * to tell sessions that started while stopped (leakage). */
+  rb_time *stop_from, *stop_to;
+  uint32_t nstops, capstops;
+} rb__account;
+
+/* The per-tier record of today's uncovered minutes, for the same-day
+ * retroactive cover of a package that activates later that day. */
+typedef struct rb__today {
+  rb_time day;
+  uint32_t acc;
+  int64_t postpaid;
+  int64_t unbilled;
+} rb__today;
+
+typedef struct rb__app {
+  int64_t id;
+  uint32_t account;
+  rb_time created;
+  bool postpaid;
+  unsigned stops; /* bit (1 << rb_stop_reason) per reason */
+  rb__today today[RB_MAX_TIERS];
+} rb__app;
+
+typedef enum {
+  RB__PKG_PENDING,
+  RB__PKG_ACTIVE,
+  RB__PKG_EXHAUSTED,
+  RB__PKG_EXPIRED,
+  RB__PKG_CLEARED
+} rb__pkg_state;
+
+typedef struct rb__package {
+  char *id;
+  uint32_t account;
+  int kind;
+  bool granted;
+  rb__pkg_state state;
+  rb_time purchased, activates, expires;
+  int64_t minutes, remaining;
+  rb_money price;
+} rb__package;
+
+typedef struct rb__acc {
+  uint32_t app;
+  uint8_t tier;
+  bool late;
+  bool live;
+  rb_time period; /* period start; for late ones the origin period */
+  uint32_t account;
+  int64_t seconds, minutes, covered, postpaid, unbilled;
+} rb__acc;
+
+typedef struct rb__usage_key {
+  const char *id;
+  size_t len;
+} rb__usage_key;
+
+typedef struct rb__usage {
+  const char *id; /* in the engine's arena */
+  uint64_t fp[2]; /* 128-bit fingerprint of the canonical content */
+} rb__usage;
+
+struct rb_engine {
+  rb_rules *rules;
+  const rb_rules_data *rd;
+  rb_sink sink;
+  rb_time now;
+  rb_timerq *timers;
+  rb_arena *arena; /* ids of usage records */
+  bool failed;     /* a rule or sink failed mid-event: refuse more work */
+  char error[256];
+
+  rb__account *accounts;
+  uint32_t naccounts, capaccounts;
+  rb__map account_index;
+
+  rb__app *apps;
+  uint32_t napps, capapps;
+  rb__map app_index;
+
+  rb__package *packages;
+  uint32_t npackages, cappackages;
+  rb__map package_index;
+
+  rb__acc *accs;
+  uint32_t naccs, capaccs;
+  rb__idxv free_accs;
+  rb__map acc_index;
+
+  rb__usage *usages;
+  uint32_t nusages, capusages;
+  rb__map usage_index;
+
+  rb_time settle_max; /* the latest settlement due ever scheduled */
+
+  /* Scratch for bills. */
+  rb_bill_line *lines;
+  size_t caplines;
+};
+
+/* Grows *arr (of elem bytes, *cap elements) to hold n + 1. */
+int rb__grow(void **arr, uint32_t *cap, uint32_t n, size_t elem);
+
+/* Reject helper: fills rej and returns RB_EREJECT. */
+int rb__reject(rb_reject *rej, const char *code, const char *field,
+               const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+/* Emits a notice through the sink (fills `at` with the clock). A sink
+ * failure marks the engine failed. */
+int rb__notify(rb_engine *e, rb_notice *n);
+void rb__notice_init(rb_notice *n, rb_notice_type type, const char *account);
+
+/* Marks the engine failed with the policy's last error. */
+int rb__policy_failed(rb_engine *e, const char *fallback);
+int rb__pkg_index_add(rb_engine *e, uint32_t pkg);
+
+/* Service state (engine.c). */
+int rb__app_stop(rb_engine *e, uint32_t app, rb_stop_reason r);
+int rb__app_clear(rb_engine *e, uint32_t app, unsigned reasons);
+int rb__enable_postpaid(rb_engine *e, uint32_t app, rb_postpaid_reason why);
+
+/* Pools (pool.c). */
+int rb__pkg_create(rb_engine *e, uint32_t account, const char *id, int kind,
+                   int64_t minutes, rb_money price, rb_time at,
+                   uint32_t *out);
+int rb__pkg_activate(rb_engine *e, uint32_t pkg);
+int rb__pkg_expire(rb_engine *e, uint32_t pkg);
+/* Covers up to need tier-minutes of tier from the account's active
+ * packages; *covered gets how many. May exhaust packages and run the
+ * exhaustion policy. */
+int rb__cover(rb_engine *e, uint32_t account, int tier, int64_t need,
+              int64_t *covered);
+/* Asks the exhaustion policy about an app running without postpaid and
+ * applies the decision. */
+int rb__decide(rb_engine *e, uint32_t app, rb_trigger trigger,
+               const char *kind, int tier);
+int rb__clear_packages(rb_engine *e, uint32_t account, int64_t *forfeited);
+rb_trial_state rb__trial_state(const rb_engine *e, const rb__account *a);
+
+/* Ledger (ledger.c). */
+/* The period containing local day start `day` for the account. */
+void rb__period_of(const rb_engine *e, const rb__account *a, rb_time day,
+                   rb_cycle *cycle, rb_time *start, rb_time *end,
+                   rb_time *due);
+/* Finds or opens (and schedules) the account's period starting at start. */
+int rb__period_open(rb_engine *e, uint32_t account, rb_cycle cycle,
+                    rb_time start, rb_time end, rb_time due,
+                    rb__period **out);
+int rb__acc_get(rb_engine *e, uint32_t account, uint32_t app, int tier,
+                bool late, rb_time period, uint32_t *out);
+int rb__settle(rb_engine *e, uint32_t account, uint32_t period_id,
+               rb_time due);
+int rb__grace(rb_engine *e, uint32_t account, uint32_t epoch);
+int rb__reclaim(rb_engine *e, uint32_t account, uint32_t epoch);
+int rb__topup(rb_engine *e, uint32_t account, rb_money amount);
+int rb__switch_daily(rb_engine *e, uint32_t account);
+void rb__recompute_settle_max(rb_engine *e);
+bool rb__stopped_for_arrears_at(const rb__account *a, rb_time t);
+
+/* Usage (usage.c). */
+int rb__usage_check(rb_engine *e, const rb_event *ev, rb_reject *rej,
+                    bool *duplicate);
+int rb__usage_apply(rb_engine *e, const rb_event *ev, uint32_t app);
+
+#endif /* RTCBILL_ENGINE_H */
