@@ -1,17 +1,7 @@
 -- exhaustion_spec.lua: stop the service or switch to postpaid
 -- (SPEC 1.5).
 
-local function load_rule(name)
-  local env = {
-    assert = assert, error = error, ipairs = ipairs, next = next,
-    pairs = pairs, pcall = pcall, select = select, tonumber = tonumber,
-    tostring = tostring, type = type, setmetatable = setmetatable,
-    string = string, table = table, math = math, utf8 = utf8,
-  }
-  local chunk = assert(loadfile("rules/" .. name, "t", env))
-  chunk()
-  return env
-end
+local load_rule = dofile("tests/rules/load_rule.lua")
 
 local triggers = { "uncovered", "exhausted", "expired" }
 local trials = { "none", "active", "exhausted", "expired" }

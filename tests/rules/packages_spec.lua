@@ -1,17 +1,7 @@
 -- packages_spec.lua: package kinds, their use and the catalogue
 -- (SPEC 1.4).
 
-local function load_rule(name)
-  local env = {
-    assert = assert, error = error, ipairs = ipairs, next = next,
-    pairs = pairs, pcall = pcall, select = select, tonumber = tonumber,
-    tostring = tostring, type = type, setmetatable = setmetatable,
-    string = string, table = table, math = math, utf8 = utf8,
-  }
-  local chunk = assert(loadfile("rules/" .. name, "t", env))
-  chunk()
-  return env
-end
+local load_rule = dofile("tests/rules/load_rule.lua")
 
 -- A decimal string with up to three decimals as an integer count of
 -- thousandths, so that prices compare exactly.

@@ -1,16 +1,6 @@
 -- settlement_spec.lua: the settlement cycle and issue times (SPEC 1.6).
 
-local function load_rule(name)
-  local env = {
-    assert = assert, error = error, ipairs = ipairs, next = next,
-    pairs = pairs, pcall = pcall, select = select, tonumber = tonumber,
-    tostring = tostring, type = type, setmetatable = setmetatable,
-    string = string, table = table, math = math, utf8 = utf8,
-  }
-  local chunk = assert(loadfile("rules/" .. name, "t", env))
-  chunk()
-  return env
-end
+local load_rule = dofile("tests/rules/load_rule.lua")
 
 -- An account as the host passes it: times in the billing zone.
 local function account(at)

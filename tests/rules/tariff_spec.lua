@@ -1,18 +1,6 @@
 -- tariff_spec.lua: the default list prices (SPEC 1.1, 1.2, 1.6).
 
--- Runs a rule file the way the rules host does: text only, in its own
--- environment holding only what the sandbox allows.
-local function load_rule(name)
-  local env = {
-    assert = assert, error = error, ipairs = ipairs, next = next,
-    pairs = pairs, pcall = pcall, select = select, tonumber = tonumber,
-    tostring = tostring, type = type, setmetatable = setmetatable,
-    string = string, table = table, math = math, utf8 = utf8,
-  }
-  local chunk = assert(loadfile("rules/" .. name, "t", env))
-  chunk()
-  return env
-end
+local load_rule = dofile("tests/rules/load_rule.lua")
 
 -- The tier a stream of `pixels` (> 0) falls in: the first video tier
 -- whose inclusive bound holds it, else the unbounded last one.
