@@ -30,7 +30,7 @@ demo: deps build
 asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DRTCBILL_SANITIZE=ON
 	cmake --build $(ASAN_BUILD) --parallel $(JOBS)
-	ctest --test-dir $(ASAN_BUILD) -L unit --output-on-failure
+	ctest --test-dir $(ASAN_BUILD) --output-on-failure
 
 format:
 	clang-format -i $(C_FILES)
