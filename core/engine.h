@@ -209,8 +209,8 @@ int rb__pkg_expire(rb_engine *e, uint32_t pkg);
 /* Covers up to need tier-minutes of tier from the account's active
  * packages; *covered gets how many. May exhaust packages and run the
  * exhaustion policy. */
-int rb__cover(rb_engine *e, uint32_t account, int tier, int64_t need,
-              int64_t *covered);
+int rb__cover(rb_engine *e, uint32_t account, uint32_t acc, int tier,
+              int64_t need, int64_t *covered);
 /* Asks the exhaustion policy about an app running without postpaid and
  * applies the decision. */
 int rb__decide(rb_engine *e, uint32_t app, rb_trigger trigger,
@@ -237,6 +237,10 @@ int rb__topup(rb_engine *e, uint32_t account, rb_money amount);
 int rb__switch_daily(rb_engine *e, uint32_t account);
 void rb__recompute_settle_max(rb_engine *e);
 bool rb__stopped_for_arrears_at(const rb__account *a, rb_time t);
+
+/* Sends a provenance record about accumulator acc (its identity and the
+ * clock are filled in) when the sink traces; free otherwise. */
+int rb__trace(rb_engine *e, rb_trace *t, uint32_t acc);
 
 /* Usage (usage.c). */
 int rb__usage_check(rb_engine *e, const rb_event *ev, rb_reject *rej,

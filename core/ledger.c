@@ -193,6 +193,24 @@ int rb__acc_get(rb_engine *e, uint32_t account, uint32_t app, int tier,
   return RB_OK;
 }
 
+int rb__trace(rb_engine *e, rb_trace *t, uint32_t acc) {
+  if (e->sink.trace == NULL || acc == RB__NONE)
+    return RB_OK;
+  const rb__acc *a = &e->accs[acc];
+  t->at = e->now;
+  t->account = e->accounts[a->account].id;
+  t->app = e->apps[a->app].id;
+  t->tier = a->tier;
+  t->late = a->late;
+  t->period = a->period;
+  int rc = e->sink.trace(e->sink.ctx, t);
+  if (rc != 0) {
+    e->failed = true;
+    snprintf(e->error, sizeof e->error, "the trace sink failed (%d)", rc);
+  }
+  return rc;
+}
+
 static void acc_release(rb_engine *e, uint32_t idx) {
   rb__acc *acc = &e->accs[idx];
   acc_key k = {acc->app, acc->tier, acc->late, acc->period};
@@ -326,6 +344,13 @@ int rb__settle(rb_engine *e, uint32_t account, uint32_t period_id,
   note.total = total;
   if ((rc = rb__notify(e, &note)) != RB_OK)
     return rc;
+
+  for (uint32_t i = 0; i < p->accs.n + a->late.n && e->sink.trace; i++) {
+    rb_trace t = {.type = RB_TRACE_BILLED, .bill = id};
+    uint32_t acc = i < p->accs.n ? p->accs.v[i] : a->late.v[i - p->accs.n];
+    if ((rc = rb__trace(e, &t, acc)) != RB_OK)
+      return rc;
+  }
 
   /* Release what the bill consumed; late accumulators start again from
    * zero (SPEC 1.9). */

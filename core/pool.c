@@ -244,10 +244,17 @@ static int retro_cover(rb_engine *e, uint32_t pkg) {
         if (!acc->live)
           continue;
         int64_t f = rd->kinds[p->kind].factors[t];
-        if (pass == 0)
-          convert(acc, &acc->postpaid, &td->postpaid, f, &p->remaining);
-        else
-          convert(acc, &acc->unbilled, &td->unbilled, f, &p->remaining);
+        int64_t n =
+            pass == 0
+                ? convert(acc, &acc->postpaid, &td->postpaid, f, &p->remaining)
+                : convert(acc, &acc->unbilled, &td->unbilled, f, &p->remaining);
+        if (n > 0 && e->sink.trace != NULL) {
+          rb_trace tr = {.type = RB_TRACE_RETRO, .minutes = n,
+                         .package = p->id, .factor = f, .postpaid = pass == 0};
+          int rc = rb__trace(e, &tr, td->acc);
+          if (rc != RB_OK)
+            return rc;
+        }
       }
     }
   }
@@ -324,8 +331,8 @@ int rb__clear_packages(rb_engine *e, uint32_t account, int64_t *forfeited) {
 /* Cover                                                            */
 /* ---------------------------------------------------------------- */
 
-int rb__cover(rb_engine *e, uint32_t account, int tier, int64_t need,
-              int64_t *covered) {
+int rb__cover(rb_engine *e, uint32_t account, uint32_t acc, int tier,
+              int64_t need, int64_t *covered) {
   rb__account *a = &e->accounts[account];
   const rb_rules_data *rd = e->rd;
   const char *lost = NULL;
@@ -343,6 +350,13 @@ int rb__cover(rb_engine *e, uint32_t account, int tier, int64_t need,
     p->remaining -= n * f;
     need -= n;
     *covered += n;
+    if (n > 0 && e->sink.trace != NULL) {
+      rb_trace t = {.type = RB_TRACE_COVER, .minutes = n, .package = p->id,
+                    .factor = f};
+      int rc = rb__trace(e, &t, acc);
+      if (rc != RB_OK)
+        return rc;
+    }
     if (p->remaining == 0) {
       int rc = exhaust(e, pkg); /* removes it from a->active */
       if (rc != RB_OK)

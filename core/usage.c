@@ -225,10 +225,17 @@ static int rate_tier(rating *r, const rb_piece *pc, int tier) {
   int64_t minutes = acc->seconds / 60 + (acc->seconds % 60 != 0);
   int64_t delta = minutes - acc->minutes;
   acc->minutes = minutes;
+  if (e->sink.trace != NULL) {
+    rb_trace t = {.type = RB_TRACE_USAGE, .usage_id = r->ev->id,
+                  .seconds = pc->seconds[tier], .acc_seconds = acc->seconds,
+                  .minutes = minutes};
+    if ((rc = rb__trace(e, &t, ai)) != RB_OK)
+      return rc;
+  }
   if (delta <= 0)
     return RB_OK;
   int64_t covered, postpaid, unbilled;
-  if ((rc = rb__cover(e, r->account, tier, delta, &covered)) != RB_OK ||
+  if ((rc = rb__cover(e, r->account, ai, tier, delta, &covered)) != RB_OK ||
       (rc = uncovered(r, tier, delta - covered, &postpaid, &unbilled)) !=
           RB_OK)
     return rc;
@@ -236,6 +243,12 @@ static int rate_tier(rating *r, const rb_piece *pc, int tier) {
   acc->covered += covered;
   acc->postpaid += postpaid;
   acc->unbilled += unbilled;
+  if (e->sink.trace != NULL && postpaid + unbilled > 0) {
+    rb_trace t = {.type = RB_TRACE_UNCOVERED, .minutes = postpaid + unbilled,
+                  .postpaid = postpaid > 0};
+    if ((rc = rb__trace(e, &t, ai)) != RB_OK)
+      return rc;
+  }
   if (late)
     return RB_OK;
   /* Keep today's uncovered minutes for a package activating later today;

@@ -538,13 +538,51 @@ typedef struct rb_notice {
   rb_money balance;   /* arrears_notice / arrears_cleared */
 } rb_notice;
 
-/* Where the engine's output goes. Both are called synchronously; the
+/* The provenance of bill lines, for explaining them (rtcbill explain).
+ * Each record names one accumulator: (account, app, tier, period, late).
+ *   USAGE      a usage record added `seconds` to it; the running total is
+ *              then `acc_seconds`, i.e. `minutes` billable minutes
+ *   COVER      `package` covered `minutes` tier-minutes of it, using
+ *              minutes x `factor` package minutes
+ *   UNCOVERED  `minutes` went postpaid (`postpaid`) or unbilled
+ *   RETRO      an activating `package` turned `minutes` postpaid (or
+ *              unbilled, `postpaid` false) minutes into covered ones
+ *   BILLED     the accumulator became a line of bill `bill`
+ * Pointers live only during the call. */
+typedef enum {
+  RB_TRACE_USAGE,
+  RB_TRACE_COVER,
+  RB_TRACE_UNCOVERED,
+  RB_TRACE_RETRO,
+  RB_TRACE_BILLED
+} rb_trace_type;
+
+typedef struct rb_trace {
+  rb_trace_type type;
+  rb_time at;
+  const char *account;
+  int64_t app;
+  int tier;
+  bool late;
+  rb_time period; /* the period's start (the origin for late ones) */
+  const char *usage_id;
+  int64_t seconds, acc_seconds;
+  int64_t minutes;
+  const char *package;
+  int64_t factor;
+  bool postpaid;
+  const char *bill;
+} rb_trace;
+
+/* Where the engine's output goes. All are called synchronously; the
  * pointed-to data lives only during the call. A non-zero return aborts
- * the operation in progress and is returned to the engine's caller. */
+ * the operation in progress and is returned to the engine's caller.
+ * trace may be NULL (the usual case: tracing then costs nothing). */
 typedef struct rb_sink {
   void *ctx;
   int (*bill)(void *ctx, const rb_bill *b);
   int (*notice)(void *ctx, const rb_notice *n);
+  int (*trace)(void *ctx, const rb_trace *t);
 } rb_sink;
 
 typedef struct rb_engine rb_engine;

@@ -134,7 +134,7 @@ static int setup(void **state) {
   rb_policy p = {&w->policy, stub_cycle, stub_exhaustion, stub_error, NULL};
   char err[256];
   assert_int_equal(rb_rules_new(&d, &p, &w->rules, err, sizeof err), RB_OK);
-  rb_sink sink = {w, sink_bill, sink_notice};
+  rb_sink sink = {w, sink_bill, sink_notice, NULL};
   assert_int_equal(rb_engine_new(w->rules, &sink, &w->engine), RB_OK);
   w->arena = rb_arena_new();
   *state = w;
@@ -389,6 +389,44 @@ static void test_engine_arrears_reclaim(void **state) {
   assert_false(has(&w->notices, "\"type\":\"service_resumed\""));
 }
 
+/* Records what the trace sink saw, one short line per record. */
+static int sink_trace(void *ctx, const rb_trace *tr) {
+  world *w = ctx;
+  static const char *names[] = {"usage", "cover", "uncovered", "retro",
+                                "billed"};
+  return rb_buf_printf(&w->bills, "%s app=%lld tier=%d s=%lld/%lld m=%lld "
+                       "pkg=%s f=%lld pp=%d bill=%s\n",
+                       names[tr->type], (long long)tr->app, tr->tier,
+                       (long long)tr->seconds, (long long)tr->acc_seconds,
+                       (long long)tr->minutes,
+                       tr->package ? tr->package : "-", (long long)tr->factor,
+                       (int)tr->postpaid, tr->bill ? tr->bill : "-");
+}
+
+static void test_engine_trace_explains_a_line(void **state) {
+  world *w = *state;
+  rb_engine_free(w->engine);
+  rb_sink sink = {w, NULL, NULL, sink_trace};
+  assert_int_equal(rb_engine_new(w->rules, &sink, &w->engine), RB_OK);
+  monthly_postpaid(w);
+  ok(w, "{\"type\":\"package\",\"package\":\"G\",\"account\":\"A\",\"at\":"
+        "\"2020-11-01T09:00:00+08:00\",\"kind\":\"general\",\"minutes\":10,"
+        "\"price\":\"1.00\"}");
+  /* 3 HD minutes: 2 covered by G (8 of its 10), 1 postpaid. */
+  ok(w, "{\"type\":\"usage\",\"id\":\"h\",\"app\":1,\"user\":\"u\",\"room\""
+        ":\"r\",\"start\":\"2020-11-02T08:00:00+08:00\",\"seconds\":150,"
+        "\"video\":[{\"offset\":0,\"seconds\":150,\"width\":1280,"
+        "\"height\":720}]}");
+  assert_int_equal(rb_engine_advance(w->engine, t("2020-12-01T10:00:00+08:00")),
+                   RB_OK);
+  assert_string_equal(
+      w->bills.data,
+      "usage app=1 tier=2 s=150/150 m=3 pkg=- f=0 pp=0 bill=-\n"
+      "cover app=1 tier=2 s=0/0 m=2 pkg=G f=4 pp=0 bill=-\n"
+      "uncovered app=1 tier=2 s=0/0 m=1 pkg=- f=0 pp=1 bill=-\n"
+      "billed app=1 tier=2 s=0/0 m=0 pkg=- f=0 pp=0 bill=A/2020-11\n");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_engine_running_total_ceil, setup,
@@ -406,6 +444,8 @@ int main(void) {
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_engine_arrears_reclaim, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(test_engine_trace_explains_a_line,
+                                      setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
