@@ -317,23 +317,26 @@ do
     end
 
     -- Parents' evening on Fridays in term, on the meeting app: audio for
-    -- most, the head teacher on 720p. On the last Friday of some months
-    -- it runs past midnight into the next month.
-    if wd == 5 and not holiday and not summer then
+    -- most, the head teacher on 720p. The staff's review on the last day
+    -- of a month starts at 23:25 and runs into the next month.
+    local _, m0 = civil_from_days(day)
+    local _, m1 = civil_from_days(day + 1)
+    local review = m1 ~= m0 and not summer
+    if (wd == 5 and not holiday and not summer) or review then
       local y, m, d = civil_from_days(day)
-      local _, m7 = civil_from_days(day + 7)
-      local late = m7 ~= m and chance(70)
-      local t0 = day * DAY + (late and T(1970, 1, 1, 23, 25)
+      local t0 = day * DAY + (review and T(1970, 1, 1, 23, 25)
         or T(1970, 1, 1, 19, 30))
       local len = rand(45, 75) * 60
       local parts = { { user = "head-teacher", join = 0, leave = len,
                         sub = false, pub = publish(0, len, HD, 10) } }
-      for _, p in ipairs(pick({ "p-chen", "p-liu", "p-yang", "p-huang",
-                                "p-zhou", "p-wu" }, rand(2, 3))) do
+      local pool = review and teachers or { "p-chen", "p-liu", "p-yang",
+                                            "p-huang", "p-zhou", "p-wu" }
+      for _, p in ipairs(pick(pool, rand(2, 3))) do
         parts[#parts + 1] = { user = p, join = rand(0, 300),
                               leave = len - rand(0, 600), sub = chance(60) }
       end
-      room(MEET, string.format("parents-%02d%02d", m, d), t0, parts)
+      room(MEET, string.format("%s-%02d%02d", review and "review"
+        or "parents", m, d), t0, parts)
     end
   end)
 end
@@ -348,7 +351,7 @@ do
   local APP = 1400200001
   account(B, T(2020, 9, 14, 10, 0), "0.00")
   app(APP, B, T(2020, 9, 14, 10, 20), false)
-  -- The trial runs out in early November; the service stops and the
+  -- The trial runs out on 2020-10-28; the service stops and the
   -- studio goes quiet until it buys a general package on 2020-11-20.
   package("pixel-studio/g-2020-11", B, T(2020, 11, 20, 9, 12), 25000,
           "168.00")
@@ -454,10 +457,11 @@ do
   local APP = 1400400001
   account(D, T(2020, 11, 2, 15, 0), "30.00")
   app(APP, D, T(2020, 11, 2, 15, 10), true)
-  -- The trial covers the first weeks; then 1080p classes cost about 25
-  -- CNY each and 30 CNY of balance does not last. The studio tops up a
-  -- week after the stop, then once a month; one top-up comes a few
-  -- hours after a bill took the balance below zero (no stop that time).
+  -- The trial covers the first weeks; then 1080p classes cost 12 to 28
+  -- CNY each and 30 CNY of balance does not last: arrears on 2021-01-14,
+  -- stopped a day later. The studio tops up four days into the stop,
+  -- then about once a month; in March the top-up comes five hours after
+  -- a bill took the balance below zero, inside the grace (no stop).
   topup(D, T(2021, 1, 19, 18, 30), "300.00")
   topup(D, T(2021, 2, 1, 9, 0), "100.00")
   topup(D, T(2021, 3, 6, 15, 0), "300.00")
@@ -475,7 +479,8 @@ do
   each_day(days_from_civil(2020, 11, 4), LAST_DAY, function(day)
     local wd = weekday(day)
     if not (wd == 1 or wd == 3 or wd == 5) then return end
-    -- While stopped for arrears the coach gives up after one attempt.
+    -- Stopped for arrears from 2021-01-15 10:00: that evening's class
+    -- still happens (leakage), then the coach waits for the top-up.
     if day > pause_from and day <= pause_to then return end
     local t0 = day * DAY + T(1970, 1, 1, 19, 0)
     local len = rand(40, 50) * 60
