@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "rtcbill.h"
 
 #define CHUNK_SIZE ((size_t)64 * 1024)
@@ -41,7 +42,7 @@ struct rb_arena {
 static chunk *chunk_new(size_t cap) {
   if (cap > SIZE_MAX - sizeof(chunk))
     return NULL;
-  chunk *c = malloc(sizeof(chunk) + cap);
+  chunk *c = rb__malloc(sizeof(chunk) + cap);
   if (c == NULL)
     return NULL;
   c->next = NULL;
@@ -51,7 +52,7 @@ static chunk *chunk_new(size_t cap) {
 }
 
 rb_arena *rb_arena_new(void) {
-  rb_arena *a = malloc(sizeof *a);
+  rb_arena *a = rb__malloc(sizeof *a);
   if (a == NULL)
     return NULL;
   a->head = NULL;
@@ -65,16 +66,16 @@ void rb_arena_free(rb_arena *a) {
   chunk *c = a->head;
   while (c != NULL) {
     chunk *next = c->next;
-    free(c);
+    rb__free(c);
     c = next;
   }
-  free(a);
+  rb__free(a);
 }
 
 void *rb_arena_alloc(rb_arena *a, size_t size) {
   if (a == NULL)
     return NULL;
-  /* A zero-byte request still gets a distinct pointer, like malloc(1),
+  /* A zero-byte request still gets a distinct pointer, like rb__malloc(1),
    * so callers never mistake it for a failure. */
   if (size == 0)
     size = 1;

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "rtcbill.h"
 
 #define BUF_MIN 64
@@ -38,7 +39,7 @@ static int reserve(rb_buf *b, size_t n) {
     }
     cap *= 2;
   }
-  char *p = realloc(b->data, cap);
+  char *p = rb__realloc(b->data, cap);
   if (p == NULL)
     return RB_ENOMEM;
   b->data = p;
@@ -157,7 +158,7 @@ int rb_buf_json_string(rb_buf *b, const char *s) {
 void rb_buf_free(rb_buf *b) {
   if (b == NULL)
     return;
-  free(b->data);
+  rb__free(b->data);
   b->data = NULL;
   b->len = 0;
   b->cap = 0;

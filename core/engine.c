@@ -14,24 +14,41 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "engine.h"
 
 /* ---------------------------------------------------------------- */
 /* Small shared helpers                                             */
 /* ---------------------------------------------------------------- */
 
-int rb__grow(void **arr, uint32_t *cap, uint32_t n, size_t elem) {
-  if (n < *cap)
+int rb__reserve(void **arr, uint32_t *cap, uint32_t need, size_t elem) {
+  if (need <= *cap)
     return RB_OK;
-  if (*cap >= UINT32_MAX / 2)
-    return RB_ENOMEM;
-  uint32_t ncap = *cap ? *cap * 2 : 8;
-  void *p = realloc(*arr, (size_t)ncap * elem);
+  uint32_t ncap = *cap ? *cap : 8;
+  while (ncap < need) {
+    if (ncap >= UINT32_MAX / 2)
+      return RB_ENOMEM;
+    ncap *= 2;
+  }
+  /* realloc keeps the old block on failure: nothing changes. */
+  void *p = rb__realloc(*arr, (size_t)ncap * elem);
   if (p == NULL)
     return RB_ENOMEM;
   *arr = p;
   *cap = ncap;
   return RB_OK;
+}
+
+int rb__grow(void **arr, uint32_t *cap, uint32_t n, size_t elem) {
+  if (n == UINT32_MAX)
+    return RB_ENOMEM;
+  return rb__reserve(arr, cap, n + 1, elem);
+}
+
+int rb__idxv_reserve(rb__idxv *a, uint32_t extra) {
+  if (extra > UINT32_MAX - a->n)
+    return RB_ENOMEM;
+  return rb__reserve((void **)&a->v, &a->cap, a->n + extra, sizeof *a->v);
 }
 
 int rb__idxv_push(rb__idxv *a, uint32_t x) {
@@ -43,7 +60,7 @@ int rb__idxv_push(rb__idxv *a, uint32_t x) {
 }
 
 void rb__idxv_free(rb__idxv *a) {
-  free(a->v);
+  rb__free(a->v);
   a->v = NULL;
   a->n = a->cap = 0;
 }
@@ -215,9 +232,17 @@ int rb_engine_advance(rb_engine *e, rb_time t) {
     return RB_EINVAL;
   rb_timer tm;
   while (rb_timerq_pop(e->timers, t, &tm)) {
+    rb_time before = e->now;
     if (tm.due > e->now || e->now == RB_TIME_NONE)
       e->now = tm.due;
     int rc = fire(e, &tm);
+    if (rc == RB_ENOMEM) {
+      /* The handlers reserve before they change anything: put the timer
+       * back in its place and let the caller retry. */
+      e->now = before;
+      (void)rb_timerq_restore(e->timers, &tm);
+      return rc;
+    }
     if (rc != RB_OK) {
       e->failed = true;
       return rc;
@@ -247,13 +272,13 @@ static int create_account(rb_engine *e, const rb_event *ev) {
                     sizeof *e->accounts);
   if (rc != RB_OK)
     return rc;
-  char *id = strdup(ev->account);
+  char *id = rb__strdup(ev->account);
   if (id == NULL)
     return RB_ENOMEM;
   uint32_t idx = e->naccounts;
   rc = rb__map_insert(&e->account_index, str_hash(id), idx);
   if (rc != RB_OK) {
-    free(id);
+    rb__free(id);
     return rc;
   }
   rb__account *a = &e->accounts[idx];
@@ -285,20 +310,32 @@ static int link_app(rb_engine *e, rb__account *a, uint32_t app) {
 
 static int create_app(rb_engine *e, uint32_t account, const rb_event *ev) {
   rb__account *a = &e->accounts[account];
+  const rb_rules_data *rd = e->rd;
   bool first = !a->has_app;
+  bool trial = first && rd->trial_kind >= 0 && ev->at >= rd->trial_grant_from;
   rb_cycle cycle = a->cycle;
-  /* Ask the rule before changing anything, so that a failing rule leaves
-   * no half-created app behind. */
+  char *trial_id = NULL;
+  /* Ask the rule and make room for everything before changing anything,
+   * so that a failure leaves no half-created app behind. */
   if (first) {
     const rb_policy *pol = rb_rules_policy(e->rules);
-    rb_cycle_query q = {a->id, ev->at, e->rd->tariff.tz_offset};
-    int rc = pol->cycle(pol->ctx, &q, &cycle);
-    if (rc != RB_OK)
+    rb_cycle_query q = {a->id, ev->at, rd->tariff.tz_offset};
+    if (pol->cycle(pol->ctx, &q, &cycle) != RB_OK)
       return rb__policy_failed(e, "the settlement cycle rule failed");
   }
   int rc = rb__grow((void **)&e->apps, &e->capapps, e->napps, sizeof *e->apps);
+  if (rc == RB_OK)
+    rc = rb__map_reserve(&e->app_index, 1);
+  if (rc == RB_OK)
+    rc = rb__idxv_reserve(&a->apps, 1);
+  if (rc == RB_OK && trial) {
+    char id[RB_ID_MAX + 16];
+    snprintf(id, sizeof id, "%s/trial", a->id);
+    rc = rb__pkg_prepare(e, account, id, &trial_id);
+  }
   if (rc != RB_OK)
     return rc;
+
   uint32_t idx = e->napps;
   rb__app *p = &e->apps[idx];
   memset(p, 0, sizeof *p);
@@ -307,31 +344,18 @@ static int create_app(rb_engine *e, uint32_t account, const rb_event *ev) {
   p->created = ev->at;
   for (int t = 0; t < RB_MAX_TIERS; t++)
     p->today[t].day = RB_TIME_NONE;
-  rc = rb__map_insert(&e->app_index, rb__hash_u64((uint64_t)ev->app), idx);
-  if (rc != RB_OK)
-    return rc;
-  rc = link_app(e, a, idx);
-  if (rc != RB_OK) {
-    rb__map_remove(&e->app_index, rb__hash_u64((uint64_t)ev->app), app_eq, e,
-                   &ev->app);
-    return rc;
-  }
+  (void)rb__map_insert(&e->app_index, rb__hash_u64((uint64_t)ev->app), idx);
+  (void)link_app(e, a, idx);
   e->napps++;
-
   if (first) {
     a->has_app = true;
     a->first_app_at = ev->at;
     a->cycle = cycle;
-    const rb_rules_data *rd = e->rd;
-    if (rd->trial_kind >= 0 && ev->at >= rd->trial_grant_from) {
-      char id[RB_ID_MAX + 16];
-      snprintf(id, sizeof id, "%s/trial", a->id);
-      rc = rb__pkg_create(e, account, id, rd->trial_kind, rd->trial_minutes,
-                          0, ev->at, &a->trial);
-      if (rc != RB_OK)
-        return rc;
-    }
   }
+  if (trial && (rc = rb__pkg_commit(e, account, trial_id, rd->trial_kind,
+                                    rd->trial_minutes, 0, ev->at,
+                                    &a->trial)) != RB_OK)
+    return rc;
   if (ev->postpaid) {
     rc = rb__enable_postpaid(e, idx, RB_POSTPAID_CREATION);
     if (rc != RB_OK)
@@ -443,7 +467,11 @@ static int apply(rb_engine *e, const rb_event *ev, uint32_t account,
     return create_app(e, account, ev);
   case RB_EV_PACKAGE: {
     uint32_t pkg;
-    return rb__pkg_create(e, account, ev->package,
+    char *id;
+    int rc = rb__pkg_prepare(e, account, ev->package, &id);
+    if (rc != RB_OK)
+      return rc;
+    return rb__pkg_commit(e, account, id,
                           rb_rules_kind_index(e->rules, ev->kind),
                           ev->minutes, ev->money, ev->at, &pkg);
   }
@@ -484,9 +512,10 @@ int rb_engine_apply(rb_engine *e, const rb_event *ev, rb_reject *rej) {
     return rc == RB_OK ? RB_DUPLICATE : rc;
   }
   rc = apply(e, ev, account, app);
-  if (rc != RB_OK) {
-    /* Checks came first, so a failure here is the engine's own (memory,
-     * a rule, the sink): the event may be half-applied, and the engine
+  if (rc != RB_OK && rc != RB_ENOMEM) {
+    /* Every allocation comes before the first change, so running out of
+     * memory leaves the event unapplied (the caller may retry). A rule or
+     * sink failing mid-event may leave it half-applied: the engine then
      * refuses further work rather than bill from a torn state. */
     e->failed = true;
     if (e->error[0] == '\0')
@@ -502,13 +531,13 @@ int rb_engine_apply(rb_engine *e, const rb_event *ev, rb_reject *rej) {
 int rb_engine_new(rb_rules *rules, const rb_sink *sink, rb_engine **out) {
   if (rules == NULL || out == NULL)
     return RB_EINVAL;
-  rb_engine *e = calloc(1, sizeof *e);
+  rb_engine *e = rb__calloc(1, sizeof *e);
   if (e == NULL)
     return RB_ENOMEM;
   if (rb_timerq_new(&e->timers) != RB_OK ||
       (e->arena = rb_arena_new()) == NULL) {
     rb_timerq_free(e->timers);
-    free(e);
+    rb__free(e);
     return RB_ENOMEM;
   }
   e->rules = rb_rules_ref(rules);
@@ -526,25 +555,27 @@ void rb_engine_free(rb_engine *e) {
     return;
   for (uint32_t i = 0; i < e->naccounts; i++) {
     rb__account *a = &e->accounts[i];
-    free(a->id);
+    rb__free(a->id);
     rb__idxv_free(&a->apps);
     rb__idxv_free(&a->packages);
     rb__idxv_free(&a->active);
     rb__idxv_free(&a->late);
     for (uint32_t j = 0; j < a->nperiods; j++)
       rb__idxv_free(&a->periods[j].accs);
-    free(a->periods);
-    free(a->stop_from);
-    free(a->stop_to);
+    rb__free(a->periods);
+    rb__free(a->stop_from);
+    rb__free(a->stop_to);
   }
   for (uint32_t i = 0; i < e->npackages; i++)
-    free(e->packages[i].id);
-  free(e->accounts);
-  free(e->apps);
-  free(e->packages);
-  free(e->accs);
-  free(e->usages);
-  free(e->lines);
+    rb__free(e->packages[i].id);
+  rb__free(e->accounts);
+  rb__free(e->apps);
+  rb__free(e->packages);
+  rb__free(e->accs);
+  rb__free(e->usages);
+  rb__free(e->lines);
+  rb__free(e->pieces);
+  rb__free(e->plan);
   rb__idxv_free(&e->free_accs);
   rb__map_free(&e->account_index);
   rb__map_free(&e->app_index);
@@ -554,5 +585,93 @@ void rb_engine_free(rb_engine *e) {
   rb_timerq_free(e->timers);
   rb_arena_free(e->arena);
   rb_rules_unref(e->rules);
-  free(e);
+  rb__free(e);
 }
+
+/* ---------------------------------------------------------------- */
+/* Changing the rules (hot reload)                                  */
+/* ---------------------------------------------------------------- */
+
+static int refuse_rules(char *err, size_t cap, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+static int refuse_rules(char *err, size_t cap, const char *fmt, ...) {
+  if (err != NULL && cap > 0) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, cap, fmt, ap);
+    va_end(ap);
+  }
+  return RB_EINVAL;
+}
+
+/* The live state keeps tier and kind indices and periods cut in the
+ * billing time zone; a rule set that would give them another meaning is
+ * refused (see rb_engine_set_rules). */
+static int rules_compatible(const rb_engine *e, const rb_rules_data *nd,
+                            char *err, size_t cap) {
+  const rb_rules_data *od = e->rd;
+  if (od->tariff.ntiers != nd->tariff.ntiers)
+    return refuse_rules(err, cap,
+                        "the new rules have %d tiers, the live engine %d: "
+                        "changing the tiers needs a fresh engine",
+                        nd->tariff.ntiers, od->tariff.ntiers);
+  for (int t = 0; t < od->tariff.ntiers; t++)
+    if (strcmp(od->tariff.tiers[t].name, nd->tariff.tiers[t].name) != 0)
+      return refuse_rules(err, cap,
+                          "tier %d is \"%s\" in the new rules, \"%s\" in "
+                          "the live engine: changing the tiers needs a "
+                          "fresh engine",
+                          t + 1, nd->tariff.tiers[t].name,
+                          od->tariff.tiers[t].name);
+  if (strcmp(od->tariff.currency, nd->tariff.currency) != 0)
+    return refuse_rules(err, cap,
+                        "the currency changes from %s to %s: that needs a "
+                        "fresh engine",
+                        od->tariff.currency, nd->tariff.currency);
+  if (od->tariff.tz_offset != nd->tariff.tz_offset)
+    return refuse_rules(err, cap,
+                        "the billing time zone changes: open periods were "
+                        "cut in the old one, so that needs a fresh engine");
+  for (uint32_t i = 0; i < e->npackages; i++) {
+    const rb__package *p = &e->packages[i];
+    const char *name = od->kinds[p->kind].name;
+    if (p->kind >= nd->nkinds || strcmp(nd->kinds[p->kind].name, name) != 0 ||
+        nd->kinds[p->kind].granted != od->kinds[p->kind].granted)
+      return refuse_rules(err, cap,
+                          "package \"%.64s\" is of kind \"%s\", which the "
+                          "new rules do not list at place %d with the same "
+                          "granted flag: that needs a fresh engine",
+                          p->id, name, p->kind + 1);
+  }
+  return RB_OK;
+}
+
+int rb_engine_set_rules(rb_engine *e, rb_rules *rules, char *err,
+                        size_t cap) {
+  if (e == NULL || rules == NULL)
+    return refuse_rules(err, cap, "rb_engine_set_rules: no engine or rules");
+  if (e->failed) {
+    refuse_rules(err, cap, "the engine has failed: %s", e->error);
+    return RB_EPOLICY;
+  }
+  const rb_rules_data *nd = rb_rules_data_get(rules);
+  int rc = rules_compatible(e, nd, err, cap);
+  if (rc != RB_OK)
+    return rc;
+  bool changed = strcmp(e->rd->version, nd->version) != 0;
+  rb_rules *old = e->rules;
+  e->rules = rb_rules_ref(rules);
+  e->rd = nd;
+  rb_rules_unref(old);
+  if (!changed || e->now == RB_TIME_NONE)
+    return RB_OK;
+  rb_notice n;
+  rb__notice_init(&n, RB_N_RULES_RELOADED, NULL);
+  n.rules = nd->version;
+  return rb__notify(e, &n);
+}
+
+rb_rules *rb_engine_rules(const rb_engine *e) { return e->rules; }

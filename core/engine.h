@@ -34,6 +34,8 @@ typedef struct rb__idxv {
 } rb__idxv;
 
 int rb__idxv_push(rb__idxv *a, uint32_t x);
+/* Makes room for `extra` more pushes, which then cannot fail. */
+int rb__idxv_reserve(rb__idxv *a, uint32_t extra);
 void rb__idxv_free(rb__idxv *a);
 
 /* One settlement period with usage, waiting for its bill. */
@@ -172,10 +174,20 @@ struct rb_engine {
 
   /* Scratch for bills. */
   rb_bill_line *lines;
-  size_t caplines;
+  uint32_t caplines;
+
+  /* Scratch for rating one usage record: its day pieces, and the
+   * accumulators it will create (planned before anything changes, so
+   * that running out of memory leaves no half-applied event). */
+  rb_piece *pieces;
+  uint32_t npieces, cappieces;
+  struct rb__plan *plan;
+  uint32_t nplan, capplan;
 };
 
-/* Grows *arr (of elem bytes, *cap elements) to hold n + 1. */
+/* Grows *arr (of elem bytes, *cap elements) to hold at least `need`. */
+int rb__reserve(void **arr, uint32_t *cap, uint32_t need, size_t elem);
+/* Grows *arr to hold n + 1. */
 int rb__grow(void **arr, uint32_t *cap, uint32_t n, size_t elem);
 
 /* Reject helper: fills rej and returns RB_EREJECT. */
@@ -201,7 +213,14 @@ int rb__app_clear(rb_engine *e, uint32_t app, unsigned reasons);
 int rb__enable_postpaid(rb_engine *e, uint32_t app, rb_postpaid_reason why);
 
 /* Pools (pool.c). */
-int rb__pkg_create(rb_engine *e, uint32_t account, const char *id, int kind,
+/* Creating a package is two steps so that a caller can reserve every
+ * allocation before it changes anything: prepare (copies the id and
+ * makes room; RB_ENOMEM changes nothing), then commit (cannot run out of
+ * memory; takes the id). rb__pkg_unprepare releases a prepared id. */
+int rb__pkg_prepare(rb_engine *e, uint32_t account, const char *id,
+                    char **idcopy);
+void rb__pkg_unprepare(char *idcopy);
+int rb__pkg_commit(rb_engine *e, uint32_t account, char *idcopy, int kind,
                    int64_t minutes, rb_money price, rb_time at,
                    uint32_t *out);
 int rb__pkg_activate(rb_engine *e, uint32_t pkg);
@@ -227,8 +246,15 @@ void rb__period_of(const rb_engine *e, const rb__account *a, rb_time day,
 int rb__period_open(rb_engine *e, uint32_t account, rb_cycle cycle,
                     rb_time start, rb_time end, rb_time due,
                     rb__period **out);
+/* The account's open period starting at start, or NULL. */
+rb__period *rb__period_find(rb__account *a, rb_time start);
 int rb__acc_get(rb_engine *e, uint32_t account, uint32_t app, int tier,
                 bool late, rb_time period, uint32_t *out);
+bool rb__acc_find(const rb_engine *e, uint32_t app, int tier, bool late,
+                  rb_time period, uint32_t *out);
+/* The period whose bill comes next (opening the current one if none is
+ * pending): where late minutes go (SPEC 1.9). */
+int rb__open_next_bill(rb_engine *e, uint32_t account, rb__period **out);
 int rb__settle(rb_engine *e, uint32_t account, uint32_t period_id,
                rb_time due);
 int rb__grace(rb_engine *e, uint32_t account, uint32_t epoch);

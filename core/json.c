@@ -10,6 +10,7 @@
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
+#include "alloc.h"
 #include "json.h"
 
 #include <stdarg.h>
@@ -33,9 +34,9 @@ void rb__json_init(rb__json_doc *d) {
 
 void rb__json_free(rb__json_doc *d) {
   if (d->nodes != d->inline_nodes)
-    free(d->nodes);
+    rb__free(d->nodes);
   if (d->sbuf != d->inline_bytes)
-    free(d->sbuf);
+    rb__free(d->sbuf);
   d->nodes = d->inline_nodes;
   d->sbuf = NULL;
   d->n = d->sused = d->scap = 0;
@@ -90,11 +91,11 @@ static long new_node(parser *ps, rb__json_type type, const char *at) {
   if (d->n == d->cap) {
     size_t cap = d->cap * 2;
     if (d->nodes == d->inline_nodes) {
-      nn = malloc(cap * sizeof *nn);
+      nn = rb__malloc(cap * sizeof *nn);
       if (nn != NULL)
         memcpy(nn, d->nodes, d->n * sizeof *nn);
     } else {
-      nn = realloc(d->nodes, cap * sizeof *nn);
+      nn = rb__realloc(d->nodes, cap * sizeof *nn);
     }
     if (nn == NULL)
       return -1;
@@ -193,7 +194,7 @@ static int ensure_sbuf(parser *ps) {
   if (need <= RB__JSON_INLINE_BYTES) {
     d->sbuf = d->inline_bytes;
   } else {
-    d->sbuf = malloc(need);
+    d->sbuf = rb__malloc(need);
     if (d->sbuf == NULL)
       return RB_ENOMEM;
   }
@@ -405,7 +406,7 @@ static int check_duplicates(parser *ps, long obj) {
           return dup_found(ps, &d->nodes[b]);
     return 0;
   }
-  keyref *refs = malloc(count * sizeof *refs);
+  keyref *refs = rb__malloc(count * sizeof *refs);
   if (refs == NULL)
     return RB_ENOMEM;
   for (i = 0, a = d->nodes[obj].child; a != 0; a = d->nodes[a].next, i++) {
@@ -421,11 +422,11 @@ static int check_duplicates(parser *ps, long obj) {
       d->dup_key = refs[j].key;
       d->dup_keylen = refs[j].len;
       int rc = fail(ps, ps->beg + refs[j].pos, "duplicate key in an object");
-      free(refs);
+      rb__free(refs);
       return rc;
     }
   }
-  free(refs);
+  rb__free(refs);
   return 0;
 }
 

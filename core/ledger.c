@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "engine.h"
 
 #define DAY INT64_C(86400)
@@ -43,6 +44,28 @@ void rb__period_of(const rb_engine *e, const rb__account *a, rb_time day,
   if (a->daily_from != RB_TIME_NONE && *end > a->daily_from)
     *end = a->daily_from;
   *due = *end + rd->monthly_issue_delay;
+}
+
+rb__period *rb__period_find(rb__account *a, rb_time start) {
+  for (uint32_t i = 0; i < a->nperiods; i++)
+    if (a->periods[i].start == start)
+      return &a->periods[i];
+  return NULL;
+}
+
+int rb__open_next_bill(rb_engine *e, uint32_t account, rb__period **out) {
+  rb__account *a = &e->accounts[account];
+  if (a->nperiods > 0) {
+    *out = &a->periods[0];
+    return RB_OK;
+  }
+  /* SPEC 1.9: with no bill pending, late minutes go on the bill of the
+   * open period, issued all the same. */
+  rb_cycle cycle;
+  rb_time start, end, due;
+  rb__period_of(e, a, rb_day_start(e->now, e->rd->tariff.tz_offset), &cycle,
+                &start, &end, &due);
+  return rb__period_open(e, account, cycle, start, end, due, out);
 }
 
 static rb__period *find_period(rb__account *a, uint32_t id) {
@@ -77,8 +100,10 @@ int rb__period_open(rb_engine *e, uint32_t account, rb_cycle cycle,
   if (rc != RB_OK)
     return rc;
   rb__period p = {a->next_period_id, cycle, start, end, due, {0}};
-  if ((rc = schedule(e, account, &p)) != RB_OK)
+  /* Reserve before scheduling: a failed reserve leaves no timer. */
+  if ((rc = rb_timerq_reserve(e->timers, 1)) != RB_OK)
     return rc;
+  schedule(e, account, &p);
   a->next_period_id++;
   memmove(&a->periods[i + 1], &a->periods[i],
           (a->nperiods - i) * sizeof *a->periods);
@@ -100,6 +125,9 @@ void rb__recompute_settle_max(rb_engine *e) {
 int rb__switch_daily(rb_engine *e, uint32_t account) {
   rb__account *a = &e->accounts[account];
   const rb_rules_data *rd = e->rd;
+  int rc = rb_timerq_reserve(e->timers, a->nperiods);
+  if (rc != RB_OK)
+    return rc;
   a->daily_from = rb_day_start(e->now, rd->tariff.tz_offset) + DAY;
   a->cycle = RB_CYCLE_DAILY;
   /* Close the open month at the end of today; its old timer goes stale
@@ -109,9 +137,7 @@ int rb__switch_daily(rb_engine *e, uint32_t account) {
     if (p->cycle == RB_CYCLE_MONTHLY && p->end > a->daily_from) {
       p->end = a->daily_from;
       p->due = p->end + rd->monthly_issue_delay;
-      int rc = schedule(e, account, p);
-      if (rc != RB_OK)
-        return rc;
+      schedule(e, account, p); /* reserved above */
     }
   }
   rb__recompute_settle_max(e);
@@ -143,6 +169,12 @@ static bool acc_eq(const void *ctx, uint32_t val, const void *key) {
          a->late == k->late && a->period == k->period;
 }
 
+bool rb__acc_find(const rb_engine *e, uint32_t app, int tier, bool late,
+                  rb_time period, uint32_t *out) {
+  acc_key k = {app, tier, late, period};
+  return rb__map_find(&e->acc_index, acc_hash(&k), acc_eq, e, &k, out);
+}
+
 int rb__acc_get(rb_engine *e, uint32_t account, uint32_t app, int tier,
                 bool late, rb_time period, uint32_t *out) {
   acc_key k = {app, tier, late, period};
@@ -154,12 +186,10 @@ int rb__acc_get(rb_engine *e, uint32_t account, uint32_t app, int tier,
   if (late) {
     list = &a->late;
   } else {
-    list = NULL;
-    for (uint32_t i = 0; i < a->nperiods; i++)
-      if (a->periods[i].start == period)
-        list = &a->periods[i].accs;
-    if (list == NULL)
+    rb__period *p = rb__period_find(a, period);
+    if (p == NULL)
       return RB_EINVAL; /* the caller opens the period first */
+    list = &p->accs;
   }
   uint32_t idx;
   int rc;
@@ -216,8 +246,7 @@ static void acc_release(rb_engine *e, uint32_t idx) {
   acc_key k = {acc->app, acc->tier, acc->late, acc->period};
   rb__map_remove(&e->acc_index, acc_hash(&k), acc_eq, e, &k);
   acc->live = false;
-  /* The free list only grows to the number of accumulators ever live,
-   * which it has room for: push cannot need more than was allocated. */
+  /* rb__settle reserved room on the free list. */
   (void)rb__idxv_push(&e->free_accs, idx);
 }
 
@@ -240,14 +269,6 @@ static int add_line(rb_engine *e, size_t *n, uint32_t idx) {
   const rb__acc *acc = &e->accs[idx];
   if (acc->minutes == 0)
     return RB_OK; /* SPEC 3.3: tiers without minutes get no line */
-  if (*n == e->caplines) {
-    size_t cap = e->caplines ? e->caplines * 2 : 16;
-    rb_bill_line *l = realloc(e->lines, cap * sizeof *l);
-    if (l == NULL)
-      return RB_ENOMEM;
-    e->lines = l;
-    e->caplines = cap;
-  }
   rb_bill_line *l = &e->lines[(*n)++];
   l->app = e->apps[acc->app].id;
   l->tier = acc->tier;
@@ -275,14 +296,21 @@ static int arrears_begin(rb_engine *e, uint32_t account) {
   rb__account *a = &e->accounts[account];
   a->in_arrears = true;
   a->arrears_epoch++;
+  /* rb__settle reserved room for this timer. */
+  (void)rb_timerq_add(e->timers, e->now + e->rd->grace_seconds, RB__T_GRACE,
+                      ((uint64_t)account << 32) | a->arrears_epoch);
   rb_notice n;
   rb__notice_init(&n, RB_N_ARREARS_NOTICE, a->id);
   n.balance = a->balance;
-  int rc = rb__notify(e, &n);
-  if (rc != RB_OK)
-    return rc;
-  return rb_timerq_add(e->timers, e->now + e->rd->grace_seconds, RB__T_GRACE,
-                       ((uint64_t)account << 32) | a->arrears_epoch);
+  return rb__notify(e, &n);
+}
+
+static void close_period(rb__account *a, rb__period *p) {
+  rb__idxv_free(&p->accs);
+  uint32_t at = (uint32_t)(p - a->periods);
+  memmove(&a->periods[at], &a->periods[at + 1],
+          (a->nperiods - at - 1) * sizeof *a->periods);
+  a->nperiods--;
 }
 
 int rb__settle(rb_engine *e, uint32_t account, uint32_t period_id,
@@ -291,8 +319,23 @@ int rb__settle(rb_engine *e, uint32_t account, uint32_t period_id,
   rb__period *p = find_period(a, period_id);
   if (p == NULL || p->due != due)
     return RB_OK; /* rescheduled by a cycle switch */
+  uint32_t nacc = p->accs.n + a->late.n;
+  if (nacc == 0) {
+    /* Opened for a record that then failed for want of memory: no usage,
+     * no bill (SPEC 1.6 bills periods with usage). */
+    close_period(a, p);
+    return RB_OK;
+  }
+  /* Everything the bill needs, reserved before anything changes. */
+  int rc = rb__reserve((void **)&e->lines, &e->caplines, nacc,
+                       sizeof *e->lines);
+  if (rc == RB_OK)
+    rc = rb__idxv_reserve(&e->free_accs, nacc);
+  if (rc == RB_OK)
+    rc = rb_timerq_reserve(e->timers, 1); /* an arrears grace timer */
+  if (rc != RB_OK)
+    return rc;
   size_t n = 0;
-  int rc = RB_OK;
   for (uint32_t i = 0; i < p->accs.n && rc == RB_OK; i++)
     rc = add_line(e, &n, p->accs.v[i]);
   for (uint32_t i = 0; i < a->late.n && rc == RB_OK; i++)
@@ -359,11 +402,7 @@ int rb__settle(rb_engine *e, uint32_t account, uint32_t period_id,
   for (uint32_t i = 0; i < a->late.n; i++)
     acc_release(e, a->late.v[i]);
   a->late.n = 0;
-  rb__idxv_free(&p->accs);
-  uint32_t at = (uint32_t)(p - a->periods);
-  memmove(&a->periods[at], &a->periods[at + 1],
-          (a->nperiods - at - 1) * sizeof *a->periods);
-  a->nperiods--;
+  close_period(a, p);
 
   if (balance < 0 && !a->in_arrears)
     return arrears_begin(e, account);
@@ -391,6 +430,8 @@ int rb__grace(rb_engine *e, uint32_t account, uint32_t epoch) {
   if (rc == RB_OK)
     rc = rb__grow((void **)&a->stop_to, &a->capstops, a->nstops,
                   sizeof *a->stop_to);
+  if (rc == RB_OK)
+    rc = rb_timerq_reserve(e->timers, 1);
   if (rc != RB_OK)
     return rc;
   a->stop_from[a->nstops] = e->now;
@@ -398,11 +439,12 @@ int rb__grace(rb_engine *e, uint32_t account, uint32_t epoch) {
   a->nstops++;
   a->arrears_stopped = true;
   /* SPEC 1.7: every app stops, even with package minutes left. */
+  (void)rb_timerq_add(e->timers, e->now + e->rd->reclaim_seconds,
+                      RB__T_RECLAIM, ((uint64_t)account << 32) | epoch);
   for (uint32_t i = 0; i < a->apps.n; i++)
     if ((rc = rb__app_stop(e, a->apps.v[i], RB_STOP_ARREARS)) != RB_OK)
       return rc;
-  return rb_timerq_add(e->timers, e->now + e->rd->reclaim_seconds,
-                       RB__T_RECLAIM, ((uint64_t)account << 32) | epoch);
+  return RB_OK;
 }
 
 int rb__reclaim(rb_engine *e, uint32_t account, uint32_t epoch) {

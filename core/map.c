@@ -2,6 +2,7 @@
  *
  * Depends on: the C standard library.
  */
+#include "alloc.h"
 #include "map.h"
 
 #include <stdlib.h>
@@ -11,8 +12,8 @@
 #define EMPTY UINT32_MAX
 
 void rb__map_free(rb__map *m) {
-  free(m->hashes);
-  free(m->vals);
+  rb__free(m->hashes);
+  rb__free(m->vals);
   m->hashes = NULL;
   m->vals = NULL;
   m->cap = 0;
@@ -44,13 +45,12 @@ static void place(uint64_t *hashes, uint32_t *vals, size_t cap, uint64_t h,
   vals[i] = val;
 }
 
-static int grow(rb__map *m) {
-  size_t cap = m->cap ? m->cap * 2 : 16;
-  uint64_t *hashes = malloc(cap * sizeof *hashes);
-  uint32_t *vals = malloc(cap * sizeof *vals);
+static int grow_to(rb__map *m, size_t cap) {
+  uint64_t *hashes = rb__malloc(cap * sizeof *hashes);
+  uint32_t *vals = rb__malloc(cap * sizeof *vals);
   if (hashes == NULL || vals == NULL) {
-    free(hashes);
-    free(vals);
+    rb__free(hashes);
+    rb__free(vals);
     return RB_ENOMEM;
   }
   for (size_t i = 0; i < cap; i++)
@@ -58,21 +58,29 @@ static int grow(rb__map *m) {
   for (size_t i = 0; i < m->cap; i++)
     if (m->vals[i] != EMPTY)
       place(hashes, vals, cap, m->hashes[i], m->vals[i]);
-  free(m->hashes);
-  free(m->vals);
+  rb__free(m->hashes);
+  rb__free(m->vals);
   m->hashes = hashes;
   m->vals = vals;
   m->cap = cap;
   return RB_OK;
 }
 
-int rb__map_insert(rb__map *m, uint64_t h, uint32_t val) {
-  /* Keep the load under 3/4 so that probe runs stay short. */
-  if ((m->len + 1) * 4 > m->cap * 3) {
-    int rc = grow(m);
-    if (rc != RB_OK)
-      return rc;
+/* The load stays at most 3/4 so that probe runs stay short. */
+int rb__map_reserve(rb__map *m, size_t extra) {
+  size_t cap = m->cap ? m->cap : 16;
+  while ((m->len + extra) * 4 > cap * 3) {
+    if (cap > SIZE_MAX / 8 / sizeof(uint64_t))
+      return RB_ENOMEM;
+    cap *= 2;
   }
+  return cap == m->cap ? RB_OK : grow_to(m, cap);
+}
+
+int rb__map_insert(rb__map *m, uint64_t h, uint32_t val) {
+  int rc = rb__map_reserve(m, 1);
+  if (rc != RB_OK)
+    return rc;
   place(m->hashes, m->vals, m->cap, h, val);
   m->len++;
   return RB_OK;

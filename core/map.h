@@ -34,6 +34,10 @@ void rb__map_free(rb__map *m);
 bool rb__map_find(const rb__map *m, uint64_t h, rb__map_eq eq, const void *ctx,
                   const void *key, uint32_t *val);
 
+/* Makes room for `extra` more inserts, which then cannot fail. Returns 0
+ * or RB_ENOMEM (the map is then unchanged). */
+int rb__map_reserve(rb__map *m, size_t extra);
+
 /* Inserts a value whose key the caller knows to be absent. Returns 0 or
  * RB_ENOMEM (the map is then unchanged). */
 int rb__map_insert(rb__map *m, uint64_t h, uint32_t val);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "rtcbill.h"
 
 /* Sessions with up to this many segments are metered without touching
@@ -179,7 +180,7 @@ int rb_meter_session(const rb_tariff *t, rb_time start, int64_t seconds,
     return RB_OK;
   if (nvideo > METER_STACK_SEGMENTS) {
     /* nvideo <= RB_SEGMENTS_MAX, so the size cannot overflow. */
-    edges = malloc(2 * nvideo * sizeof *edges);
+    edges = rb__malloc(2 * nvideo * sizeof *edges);
     if (edges == NULL)
       return RB_ENOMEM;
   }
@@ -200,6 +201,6 @@ int rb_meter_session(const rb_tariff *t, rb_time start, int64_t seconds,
     qsort(edges, nedges, sizeof *edges, meter_edge_cmp);
   rc = meter_sweep(t, start, start + seconds, edges, nedges, cb, ctx);
   if (edges != stack)
-    free(edges);
+    rb__free(edges);
   return rc;
 }

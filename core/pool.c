@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "engine.h"
 
 /* ---------------------------------------------------------------- */
@@ -158,20 +159,41 @@ static int exhaust(rb_engine *e, uint32_t pkg) {
 /* Purchase, activation, expiry                                     */
 /* ---------------------------------------------------------------- */
 
-int rb__pkg_create(rb_engine *e, uint32_t account, const char *id, int kind,
+int rb__pkg_prepare(rb_engine *e, uint32_t account, const char *id,
+                    char **idcopy) {
+  rb__account *a = &e->accounts[account];
+  char *copy = rb__strdup(id);
+  int rc = copy ? RB_OK : RB_ENOMEM;
+  if (rc == RB_OK)
+    rc = rb__grow((void **)&e->packages, &e->cappackages, e->npackages,
+                  sizeof *e->packages);
+  if (rc == RB_OK)
+    rc = rb__map_reserve(&e->package_index, 1);
+  if (rc == RB_OK)
+    rc = rb__idxv_reserve(&a->packages, 1);
+  if (rc == RB_OK)
+    rc = rb__idxv_reserve(&a->active, 1);
+  if (rc == RB_OK)
+    rc = rb_timerq_reserve(e->timers, 2); /* expiry and activation */
+  if (rc != RB_OK) {
+    rb__free(copy);
+    return rc;
+  }
+  *idcopy = copy;
+  return RB_OK;
+}
+
+void rb__pkg_unprepare(char *idcopy) { rb__free(idcopy); }
+
+int rb__pkg_commit(rb_engine *e, uint32_t account, char *idcopy, int kind,
                    int64_t minutes, rb_money price, rb_time at,
                    uint32_t *out) {
   const rb_rules_data *rd = e->rd;
   rb__account *a = &e->accounts[account];
-  int rc = rb__grow((void **)&e->packages, &e->cappackages, e->npackages,
-                    sizeof *e->packages);
-  if (rc != RB_OK)
-    return rc;
   uint32_t idx = e->npackages;
   rb__package *p = &e->packages[idx];
   memset(p, 0, sizeof *p);
-  if ((p->id = strdup(id)) == NULL)
-    return RB_ENOMEM;
+  p->id = idcopy;
   p->account = account;
   p->kind = kind;
   p->granted = rd->kinds[kind].granted;
@@ -183,25 +205,20 @@ int rb__pkg_create(rb_engine *e, uint32_t account, const char *id, int kind,
   p->expires = rb_month_add(at, rd->validity_months + 1, rd->tariff.tz_offset);
   p->activates = p->granted ? at : at + rd->activation_delay;
   p->state = RB__PKG_PENDING;
-  if ((rc = rb__pkg_index_add(e, idx)) != RB_OK ||
-      (rc = rb__idxv_push(&a->packages, idx)) != RB_OK) {
-    free(p->id);
-    return rc;
-  }
+  /* rb__pkg_prepare made room for all of these: none can fail. */
+  (void)rb__pkg_index_add(e, idx);
+  (void)rb__idxv_push(&a->packages, idx);
   e->npackages++;
   *out = idx;
-
-  rc = rb_timerq_add(e->timers, p->expires, RB__T_EXPIRY, idx);
-  if (rc != RB_OK)
-    return rc;
+  (void)rb_timerq_add(e->timers, p->expires, RB__T_EXPIRY, idx);
   if (!p->granted) {
     a->bought_package = true;
-    return rb_timerq_add(e->timers, p->activates, RB__T_ACTIVATION, idx);
+    (void)rb_timerq_add(e->timers, p->activates, RB__T_ACTIVATION, idx);
+    return RB_OK;
   }
   /* A trial is active from its grant (SPEC 1.10). */
   p->state = RB__PKG_ACTIVE;
-  if ((rc = active_insert(e, a, idx)) != RB_OK)
-    return rc;
+  (void)active_insert(e, a, idx);
   rb_notice n;
   rb__notice_init(&n, RB_N_TRIAL_GRANTED, a->id);
   n.package = p->id;
@@ -277,10 +294,10 @@ int rb__pkg_activate(rb_engine *e, uint32_t pkg) {
   if (p->state != RB__PKG_PENDING)
     return RB_OK; /* cleared by a reclaim before it activated */
   rb__account *a = &e->accounts[p->account];
-  p->state = RB__PKG_ACTIVE;
-  int rc = active_insert(e, a, pkg);
+  int rc = active_insert(e, a, pkg); /* the only allocation, done first */
   if (rc != RB_OK)
     return rc;
+  p->state = RB__PKG_ACTIVE;
   rb_notice n;
   rb__notice_init(&n, RB_N_PACKAGE_ACTIVATED, a->id);
   n.package = p->id;

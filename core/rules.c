@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "rtcbill.h"
 
 struct rb_rules {
@@ -180,6 +181,49 @@ static int check_schedule(const rb_rules_data *d, char *err, size_t cap) {
   return RB_OK;
 }
 
+/* The estimator's catalogue (SPEC 1.4): empty, or sizes within the
+ * package limit, prices >= 0, bands contiguous from 0 or 1 with only the
+ * last one open, sold as a kind that can be bought. */
+static int check_catalogue(const rb_rules_data *d, char *err, size_t cap) {
+  const rb_catalogue *c = &d->catalogue;
+  const int64_t max = RB_MINUTES_MAX / 1000;
+  if (c->nfixed < 0 || c->nfixed > RB_CATALOGUE_MAX || c->nbands < 0 ||
+      c->nbands > RB_CATALOGUE_MAX)
+    return invalid(err, cap,
+                   "catalogue: %d fixed packages and %d bands (0 to %d "
+                   "each allowed)",
+                   c->nfixed, c->nbands, RB_CATALOGUE_MAX);
+  if (c->nfixed == 0 && c->nbands == 0)
+    return RB_OK;
+  if (c->kind < 0 || c->kind >= d->nkinds || d->kinds[c->kind].granted)
+    return invalid(err, cap, "catalogue: kind %d is not a kind that can be "
+                   "bought", c->kind);
+  for (int i = 0; i < c->nfixed; i++)
+    if (c->fixed[i].thousands < 1 || c->fixed[i].thousands > max ||
+        c->fixed[i].price < 0)
+      return invalid(err, cap,
+                     "catalogue: fixed package %d needs a size of 1 to "
+                     "%lld thousand and a price >= 0",
+                     i, (long long)max);
+  for (int i = 0; i < c->nbands; i++) {
+    const rb_catalogue_band *b = &c->bands[i];
+    bool open = b->to == INT64_MAX;
+    if (i == 0 ? (b->from != 0 && b->from != 1)
+               : b->from != c->bands[i - 1].to + 1)
+      return invalid(err, cap,
+                     "catalogue: band %d must start at %s", i,
+                     i == 0 ? "0 or 1" : "the previous band's end + 1");
+    if (b->from > max || b->to < b->from || (open && i != c->nbands - 1) ||
+        (!open && b->to > max) || b->per_thousand < 0)
+      return invalid(err, cap,
+                     "catalogue: band %d must end at or after its start "
+                     "(at most %lld thousand; only the last band may be "
+                     "open) and have a price >= 0",
+                     i, (long long)max);
+  }
+  return RB_OK;
+}
+
 int rb_rules_new(const rb_rules_data *data, const rb_policy *policy,
                  rb_rules **out, char *err, size_t cap) {
   int st;
@@ -190,9 +234,10 @@ int rb_rules_new(const rb_rules_data *data, const rb_policy *policy,
     return invalid(err, cap, "rules: the policy lacks a function");
   if ((st = check_tariff(&data->tariff, err, cap)) != RB_OK ||
       (st = check_kinds(data, err, cap)) != RB_OK ||
-      (st = check_schedule(data, err, cap)) != RB_OK)
+      (st = check_schedule(data, err, cap)) != RB_OK ||
+      (st = check_catalogue(data, err, cap)) != RB_OK)
     return st;
-  rb_rules *r = malloc(sizeof *r);
+  rb_rules *r = rb__malloc(sizeof *r);
   if (r == NULL) {
     if (err != NULL && cap > 0)
       snprintf(err, cap, "out of memory");
@@ -216,7 +261,7 @@ void rb_rules_unref(rb_rules *r) {
     return;
   if (r->policy.release != NULL)
     r->policy.release(r->policy.ctx);
-  free(r);
+  rb__free(r);
 }
 
 const rb_rules_data *rb_rules_data_get(const rb_rules *r) { return &r->data; }

@@ -12,6 +12,7 @@
 #endif
 #include <stdlib.h>
 
+#include "alloc.h"
 #include "rtcbill.h"
 
 #define TIMERQ_MIN_CAP 16
@@ -71,7 +72,7 @@ int rb_timerq_new(rb_timerq **out) {
 
   if (out == NULL)
     return RB_EINVAL;
-  q = calloc(1, sizeof *q);
+  q = rb__calloc(1, sizeof *q);
   if (q == NULL)
     return RB_ENOMEM;
   *out = q;
@@ -81,29 +82,51 @@ int rb_timerq_new(rb_timerq **out) {
 void rb_timerq_free(rb_timerq *q) {
   if (q == NULL)
     return;
-  free(q->heap);
-  free(q);
+  rb__free(q->heap);
+  rb__free(q);
+}
+
+int rb_timerq_reserve(rb_timerq *q, size_t extra) {
+  if (q == NULL)
+    return RB_EINVAL;
+  if (extra <= q->cap - q->len)
+    return RB_OK;
+  size_t cap = q->cap == 0 ? TIMERQ_MIN_CAP : q->cap;
+  while (cap - q->len < extra) {
+    if (cap > SIZE_MAX / 2 / sizeof *q->heap)
+      return RB_ENOMEM;
+    cap *= 2;
+  }
+  /* On failure realloc keeps the old block, so the queue is intact. */
+  rb_timer *heap = rb__realloc(q->heap, cap * sizeof *heap);
+  if (heap == NULL)
+    return RB_ENOMEM;
+  q->heap = heap;
+  q->cap = cap;
+  return RB_OK;
+}
+
+static void push(rb_timerq *q, const rb_timer *t) {
+  q->heap[q->len] = *t;
+  timerq_sift_up(q->heap, q->len);
+  q->len++;
 }
 
 int rb_timerq_add(rb_timerq *q, rb_time due, uint32_t kind, uint64_t payload) {
-  if (q == NULL)
-    return RB_EINVAL;
-  if (q->len == q->cap) {
-    size_t cap = q->cap == 0 ? TIMERQ_MIN_CAP : q->cap * 2;
-    rb_timer *heap;
+  int rc = rb_timerq_reserve(q, 1);
+  if (rc != RB_OK)
+    return rc;
+  push(q, &(rb_timer){due, kind, q->next_seq++, payload});
+  return RB_OK;
+}
 
-    if (cap < q->cap || cap > SIZE_MAX / sizeof *heap)
-      return RB_ENOMEM;
-    /* On failure realloc keeps the old block, so the queue is intact. */
-    heap = realloc(q->heap, cap * sizeof *heap);
-    if (heap == NULL)
-      return RB_ENOMEM;
-    q->heap = heap;
-    q->cap = cap;
-  }
-  q->heap[q->len] = (rb_timer){due, kind, q->next_seq++, payload};
-  timerq_sift_up(q->heap, q->len);
-  q->len++;
+int rb_timerq_restore(rb_timerq *q, const rb_timer *t) {
+  if (t == NULL || t->seq >= q->next_seq)
+    return RB_EINVAL;
+  int rc = rb_timerq_reserve(q, 1);
+  if (rc != RB_OK)
+    return rc;
+  push(q, t);
   return RB_OK;
 }
 

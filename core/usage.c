@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "engine.h"
 
 /* ---------------------------------------------------------------- */
@@ -67,7 +68,7 @@ static int fingerprint(const rb_event *ev, uint64_t fp[2]) {
   fp_i64(&s, ev->seconds);
   fp_i64(&s, (int64_t)ev->nvideo);
   rb_segment local[64], *segs = local;
-  if (ev->nvideo > 64 && (segs = malloc(ev->nvideo * sizeof *segs)) == NULL)
+  if (ev->nvideo > 64 && (segs = rb__malloc(ev->nvideo * sizeof *segs)) == NULL)
     return RB_ENOMEM;
   if (ev->nvideo > 0)
     memcpy(segs, ev->video, ev->nvideo * sizeof *segs);
@@ -79,7 +80,7 @@ static int fingerprint(const rb_event *ev, uint64_t fp[2]) {
     fp_i64(&s, segs[i].height);
   }
   if (segs != local)
-    free(segs);
+    rb__free(segs);
   fp[0] = rb__hash_u64(s.h[0]);
   fp[1] = rb__hash_u64(s.h[1]);
   return RB_OK;
@@ -109,22 +110,29 @@ int rb__usage_check(rb_engine *e, const rb_event *ev, rb_reject *rej,
                     ev->id);
 }
 
-static int remember(rb_engine *e, const rb_event *ev) {
+/* Makes room to remember a usage record; its id is copied into the
+ * engine's arena (a copy left unused by a later failure is harmless). */
+static int remember_reserve(rb_engine *e, const rb_event *ev,
+                            const char **id) {
   int rc = rb__grow((void **)&e->usages, &e->capusages, e->nusages,
                     sizeof *e->usages);
-  if (rc != RB_OK)
-    return rc;
-  rb__usage *u = &e->usages[e->nusages];
-  if ((rc = fingerprint(ev, u->fp)) != RB_OK)
-    return rc;
-  size_t len = strlen(ev->id);
-  if ((u->id = rb_arena_strndup(e->arena, ev->id, len)) == NULL)
-    return RB_ENOMEM;
-  rc = rb__map_insert(&e->usage_index, rb__hash_bytes(ev->id, len, 1),
-                      e->nusages);
   if (rc == RB_OK)
-    e->nusages++;
+    rc = rb__map_reserve(&e->usage_index, 1);
+  if (rc == RB_OK &&
+      (*id = rb_arena_strndup(e->arena, ev->id, strlen(ev->id))) == NULL)
+    rc = RB_ENOMEM;
   return rc;
+}
+
+static void remember(rb_engine *e, const char *id, const uint64_t fp[2]) {
+  rb__usage *u = &e->usages[e->nusages];
+  u->id = id;
+  u->fp[0] = fp[0];
+  u->fp[1] = fp[1];
+  /* Reserved: cannot fail. */
+  (void)rb__map_insert(&e->usage_index, rb__hash_bytes(id, strlen(id), 1),
+                       e->nusages);
+  e->nusages++;
 }
 
 /* ---------------------------------------------------------------- */
@@ -182,32 +190,19 @@ static int note_late(rating *r) {
 static int target(rating *r, int tier, rb_time day, bool *late,
                   uint32_t *acc) {
   rb_engine *e = r->e;
-  rb__account *a = &e->accounts[r->account];
+  const rb__account *a = &e->accounts[r->account];
   rb_cycle cycle;
   rb_time start, end, due;
   rb__period_of(e, a, day, &cycle, &start, &end, &due);
-  rb__period *p;
   *late = due <= e->now;
-  if (!*late) {
-    int rc = rb__period_open(e, r->account, cycle, start, end, due, &p);
-    return rc != RB_OK ? rc
-                       : rb__acc_get(e, r->account, r->app, tier, false,
-                                     start, acc);
-  }
-  int rc = note_late(r);
-  if (rc != RB_OK)
-    return rc;
-  /* Late minutes go on the next bill; with no bill pending, the open
-   * period's bill is issued all the same. */
-  if (a->nperiods == 0) {
-    rb_cycle c2;
-    rb_time s2, e2, d2;
-    rb__period_of(e, a, rb_day_start(e->now, e->rd->tariff.tz_offset), &c2,
-                  &s2, &e2, &d2);
-    if ((rc = rb__period_open(e, r->account, c2, s2, e2, d2, &p)) != RB_OK)
+  if (*late) {
+    int rc = note_late(r);
+    if (rc != RB_OK)
       return rc;
   }
-  return rb__acc_get(e, r->account, r->app, tier, true, start, acc);
+  /* plan() opened the period (or the next bill, for late minutes) and
+   * made room for the accumulator. */
+  return rb__acc_get(e, r->account, r->app, tier, *late, start, acc);
 }
 
 static int rate_tier(rating *r, const rb_piece *pc, int tier) {
@@ -266,24 +261,112 @@ static int rate_tier(rating *r, const rb_piece *pc, int tier) {
   return RB_OK;
 }
 
-static int on_piece(void *ctx, const rb_piece *pc) {
-  rating *r = ctx;
-  for (int t = 0; t < r->e->rd->tariff.ntiers; t++) {
-    if (pc->seconds[t] == 0)
-      continue;
-    int rc = rate_tier(r, pc, t);
-    if (rc != RB_OK)
+/* ---------------------------------------------------------------- */
+/* Planning: every allocation before the first change               */
+/* ---------------------------------------------------------------- */
+
+/* An accumulator the record will create, and the list it joins. */
+struct rb__plan {
+  int tier;
+  bool late;
+  rb_time period; /* its period (origin) start */
+  rb_time list;   /* the open period whose list it joins; RB_TIME_NONE
+                     for the account's late list */
+};
+
+static int collect_piece(void *ctx, const rb_piece *pc) {
+  rb_engine *e = ctx;
+  int rc = rb__grow((void **)&e->pieces, &e->cappieces, e->npieces,
+                    sizeof *e->pieces);
+  if (rc == RB_OK)
+    e->pieces[e->npieces++] = *pc;
+  return rc;
+}
+
+static bool acc_exists(rb_engine *e, uint32_t app, const struct rb__plan *p) {
+  for (uint32_t i = 0; i < e->nplan; i++)
+    if (e->plan[i].tier == p->tier && e->plan[i].late == p->late &&
+        e->plan[i].period == p->period)
+      return true;
+  uint32_t idx;
+  return rb__acc_find(e, app, p->tier, p->late, p->period, &idx);
+}
+
+/* Meters the record into e->pieces, opens the periods it lands in and
+ * reserves room for every accumulator it creates. Opening a period
+ * before anything else changes is harmless: a period that never gets an
+ * accumulator is closed without a bill. */
+static int plan(rb_engine *e, const rb_event *ev, uint32_t app,
+                uint32_t account) {
+  rb__account *a = &e->accounts[account];
+  e->npieces = e->nplan = 0;
+  int rc = rb_meter_session(&e->rd->tariff, ev->start, ev->seconds, ev->video,
+                            ev->nvideo, collect_piece, e);
+  for (uint32_t i = 0; i < e->npieces && rc == RB_OK; i++) {
+    const rb_piece *pc = &e->pieces[i];
+    for (int t = 0; t < e->rd->tariff.ntiers && rc == RB_OK; t++) {
+      if (pc->seconds[t] == 0)
+        continue;
+      rb_cycle cycle;
+      rb_time start, end, due;
+      rb__period *p;
+      rb__period_of(e, a, pc->day_start, &cycle, &start, &end, &due);
+      struct rb__plan k = {t, due <= e->now, start, start};
+      if (k.late) {
+        rc = rb__open_next_bill(e, account, &p);
+        k.list = RB_TIME_NONE;
+      } else {
+        rc = rb__period_open(e, account, cycle, start, end, due, &p);
+      }
+      if (rc != RB_OK || acc_exists(e, app, &k))
+        continue;
+      rc = rb__grow((void **)&e->plan, &e->capplan, e->nplan,
+                    sizeof *e->plan);
+      if (rc == RB_OK)
+        e->plan[e->nplan++] = k;
+    }
+  }
+  if (rc != RB_OK)
+    return rc;
+  if ((rc = rb__reserve((void **)&e->accs, &e->capaccs, e->naccs + e->nplan,
+                        sizeof *e->accs)) != RB_OK ||
+      (rc = rb__map_reserve(&e->acc_index, e->nplan)) != RB_OK)
+    return rc;
+  for (uint32_t i = 0; i < e->nplan; i++) {
+    rb__idxv *list = e->plan[i].list == RB_TIME_NONE
+                         ? &a->late
+                         : &rb__period_find(a, e->plan[i].list)->accs;
+    uint32_t joining = 0;
+    for (uint32_t j = 0; j < e->nplan; j++)
+      joining += e->plan[j].list == e->plan[i].list;
+    if ((rc = rb__idxv_reserve(list, joining)) != RB_OK)
       return rc;
   }
   return RB_OK;
 }
 
 int rb__usage_apply(rb_engine *e, const rb_event *ev, uint32_t app) {
-  int rc = remember(e, ev);
+  uint64_t fp[2];
+  const char *id;
+  uint32_t account = e->apps[app].account;
+  int rc = fingerprint(ev, fp);
+  if (rc == RB_OK)
+    rc = plan(e, ev, app, account);
+  if (rc == RB_OK)
+    rc = remember_reserve(e, ev, &id);
   if (rc != RB_OK)
     return rc;
-  rating r = {e, ev, app, e->apps[app].account, false, false};
-  r.leak = rb__stopped_for_arrears_at(&e->accounts[r.account], ev->start);
-  return rb_meter_session(&e->rd->tariff, ev->start, ev->seconds, ev->video,
-                          ev->nvideo, on_piece, &r);
+  /* From here on nothing allocates: only a rule or a sink can fail. */
+  remember(e, id, fp);
+  rating r = {e, ev, app, account, false, false};
+  r.leak = rb__stopped_for_arrears_at(&e->accounts[account], ev->start);
+  for (uint32_t i = 0; i < e->npieces; i++) {
+    for (int t = 0; t < e->rd->tariff.ntiers; t++) {
+      if (e->pieces[i].seconds[t] == 0)
+        continue;
+      if ((rc = rate_tier(&r, &e->pieces[i], t)) != RB_OK)
+        return rc;
+    }
+  }
+  return RB_OK;
 }

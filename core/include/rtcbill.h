@@ -55,6 +55,26 @@ const char *rb_strerror(int err);
 const char *rb_err_name(int err);
 
 /* ------------------------------------------------------------------ */
+/* Memory                                                             */
+/* ------------------------------------------------------------------ */
+
+/* The allocator every object of the core is allocated with. The default
+ * is the C library's. realloc(ctx, NULL, n) must behave as malloc; sizes
+ * are never 0. A NULL result is an allocation failure, which the core
+ * reports as RB_ENOMEM and survives: the failing call changes nothing. */
+typedef struct rb_allocator {
+  void *ctx;
+  void *(*malloc)(void *ctx, size_t size);
+  void *(*realloc)(void *ctx, void *ptr, size_t size);
+  void (*free)(void *ctx, void *ptr);
+} rb_allocator;
+
+/* Installs a (copy) of a, or the C library's allocator when a is NULL.
+ * Process-wide and not thread-safe: set it before creating objects and
+ * keep it while any of them lives. */
+void rb_set_allocator(const rb_allocator *a);
+
+/* ------------------------------------------------------------------ */
 /* Money: int64 count of 1e-8 currency units                          */
 /* ------------------------------------------------------------------ */
 
@@ -278,6 +298,33 @@ typedef enum {
   RB_ORDER__COUNT
 } rb_order_key;
 
+/* The package catalogue, read only by the price estimator (SPEC 1.4):
+ * fixed packages of a listed size and price, and custom packages of any
+ * whole number X of thousands of minutes at X times the unit price of
+ * the band X falls in. Bands are contiguous and ordered (the first starts
+ * at 0 or 1, each next one at the previous `to` + 1); only the last may
+ * be open (`to` = INT64_MAX). A rule set without a catalogue has
+ * nfixed = nbands = 0. */
+#define RB_CATALOGUE_MAX 16
+
+typedef struct rb_catalogue_fixed {
+  int64_t thousands; /* size in thousands of package minutes, >= 1 */
+  rb_money price;    /* >= 0 */
+} rb_catalogue_fixed;
+
+typedef struct rb_catalogue_band {
+  int64_t from, to;       /* sizes in thousands, inclusive */
+  rb_money per_thousand;  /* unit price, >= 0 */
+} rb_catalogue_band;
+
+typedef struct rb_catalogue {
+  int kind; /* the (bought, not granted) package kind the catalogue sells */
+  int nfixed;
+  rb_catalogue_fixed fixed[RB_CATALOGUE_MAX];
+  int nbands;
+  rb_catalogue_band bands[RB_CATALOGUE_MAX];
+} rb_catalogue;
+
 typedef struct rb_rules_data {
   rb_tariff tariff;
 
@@ -301,6 +348,8 @@ typedef struct rb_rules_data {
   int64_t reclaim_seconds; /* stopped for arrears this long: reclaim */
 
   char version[RB_VERSION_MAX]; /* the rule set's version id */
+
+  rb_catalogue catalogue; /* for the estimator only; may be empty */
 } rb_rules_data;
 
 /* The settlement-cycle question, asked once per account at its first
@@ -436,6 +485,13 @@ int rb_timerq_new(rb_timerq **out); /* RB_ENOMEM */
 void rb_timerq_free(rb_timerq *q);
 /* Adds a deadline; RB_ENOMEM leaves the queue unchanged. */
 int rb_timerq_add(rb_timerq *q, rb_time due, uint32_t kind, uint64_t payload);
+/* Makes room for `extra` more deadlines, so that as many adds (or
+ * restores) cannot fail. RB_ENOMEM leaves the queue unchanged. */
+int rb_timerq_reserve(rb_timerq *q, size_t extra);
+/* Puts back a deadline popped from this queue, with its original place
+ * in the order (its seq), e.g. after its handler failed for want of
+ * memory. Cannot fail after a pop (the room is still there). */
+int rb_timerq_restore(rb_timerq *q, const rb_timer *t);
 /* The earliest deadline, false if empty. */
 bool rb_timerq_peek(const rb_timerq *q, rb_timer *out);
 /* Removes and returns the earliest deadline if its due <= limit. */
@@ -536,6 +592,7 @@ typedef struct rb_notice {
   int reason;         /* rb_stop_reason or rb_postpaid_reason, else -1 */
   int64_t forfeited;  /* package_expired, account_reclaimed; -1 if n/a */
   rb_money balance;   /* arrears_notice / arrears_cleared */
+  const char *rules;  /* rules_reloaded: the new version id, else NULL */
 } rb_notice;
 
 /* The provenance of bill lines, for explaining them (rtcbill explain).
@@ -617,6 +674,103 @@ rb_time rb_engine_settle_horizon(const rb_engine *e);
 
 /* The message of the last RB_EPOLICY failure (a rule error). */
 const char *rb_engine_last_error(const rb_engine *e);
+
+/* ------------------------------------------------------------------ */
+/* Estimate: the price calculator (SPEC 2 `estimate`, 1.4 catalogue)  */
+/* ------------------------------------------------------------------ */
+
+/* A month of interactive live rooms. Every room has the same shape. */
+typedef struct rb_estimate_input {
+  int64_t rooms;    /* live sessions a day, >= 1 */
+  int64_t hosts;    /* per room, >= 1: each receives the other hosts */
+  int64_t audience; /* per room, >= 0: each receives every host */
+  int64_t minutes;  /* length of a session, 1..RB_ESTIMATE_MINUTES_MAX */
+  int64_t days;     /* days in the month, 1..RB_ESTIMATE_DAYS_MAX */
+  const char *tier; /* the video tier's name in the rules ("HD") */
+} rb_estimate_input;
+
+#define RB_ESTIMATE_MINUTES_MAX 1440 /* a session within one day */
+#define RB_ESTIMATE_DAYS_MAX 31
+
+typedef enum {
+  RB_OFFER_NONE = 0, /* no single package of the catalogue covers */
+  RB_OFFER_FIXED,    /* a listed package */
+  RB_OFFER_CUSTOM    /* a custom size at its band's unit price */
+} rb_offer_type;
+
+/* One package of the catalogue, as offered for the need. */
+typedef struct rb_offer {
+  rb_offer_type type;
+  int64_t thousands;     /* size in thousands of package minutes */
+  rb_money per_thousand; /* custom: the band's unit price; fixed: 0 */
+  rb_money price;        /* custom: rounded to the tariff's total_unit */
+} rb_offer;
+
+typedef enum {
+  RB_CHEAPER_SAME = 0,
+  RB_CHEAPER_POSTPAID,
+  RB_CHEAPER_PREPAID
+} rb_cheaper;
+const char *rb_cheaper_name(rb_cheaper c); /* "same" / "postpaid" / ... */
+
+typedef struct rb_estimate_result {
+  int tier;                          /* index of the input's tier */
+  int kind;                          /* the kind whose factors are used */
+  int64_t room_minutes[RB_MAX_TIERS]; /* one room, one day, per tier */
+  int64_t minutes[RB_MAX_TIERS];      /* the month, per tier */
+  int64_t total_minutes;              /* the month, all tiers */
+  int64_t package_minutes; /* the month's consumption of the kind */
+  int64_t need_thousands;  /* package_minutes / 1000, rounded up */
+  rb_money amounts[RB_MAX_TIERS]; /* postpaid per tier, exact to 1e-8 */
+  rb_money postpaid;       /* their sum rounded to total_unit (a bill) */
+  rb_offer exact;          /* custom of exactly need_thousands, or NONE */
+  rb_offer prepaid;        /* the cheapest single package, or NONE */
+  rb_cheaper cheaper;      /* postpaid when no package covers */
+  rb_money saving;         /* how much the cheaper option saves, >= 0 */
+  /* On failure: the input field at fault ("rooms", "tier", ...; the
+   * quantity that grew too large for an overflow) and a sentence. */
+  char field[32];
+  char message[192];
+} rb_estimate_result;
+
+/* Estimates a month of rooms under the rule set r (SPEC 2 estimate):
+ * minutes per tier at list price, the consumption of the catalogue's
+ * package kind by its factors, and the cheapest single package of the
+ * catalogue (a fixed one, a custom one of the need or one at a larger
+ * band boundary; on equal prices the larger size, then custom). Exact
+ * integer arithmetic throughout. Returns 0, or with out->field and
+ * out->message set: RB_EINVAL (a count below its minimum, NULL input),
+ * RB_ENOENT (no such tier), RB_ERANGE (minutes or days above the limit),
+ * RB_EOVERFLOW (a result too large for 64 bits). */
+int rb_estimate(const rb_rules *r, const rb_estimate_input *in,
+                rb_estimate_result *out);
+
+/* ------------------------------------------------------------------ */
+/* Engine: changing the rules of a live engine (hot reload)           */
+/* ------------------------------------------------------------------ */
+
+/* Makes `rules` the engine's rule set from now on: a reference is taken
+ * and the old set's reference dropped. The engine is single-threaded, so
+ * the swap happens between two events: an event in progress finished on
+ * the old rules, later cover and policy decisions use the new ones, and
+ * every bill issued from now on is priced with them and names their
+ * version (SPEC 1.10). Timers already scheduled (bill issue times, grace,
+ * reclaim, package expiry and activation) keep the times they were
+ * given.
+ * The new set must be compatible with the live state: the same tier
+ * names in the same order (accumulators are kept per tier), the same
+ * currency and billing time zone (open periods were cut in it), and
+ * every package kind a package of the engine has, at the same place in
+ * the list, with the same `granted` flag. Otherwise RB_EINVAL is
+ * returned with one line saying why in err (if cap > 0), and the engine
+ * keeps its rules: such a change needs a fresh engine.
+ * When the version differs and the clock has started, a rules_reloaded
+ * notice with the new version goes to the sink. A failed engine refuses
+ * with RB_EPOLICY. */
+int rb_engine_set_rules(rb_engine *e, rb_rules *rules, char *err, size_t cap);
+
+/* The engine's current rule set (not a new reference). */
+rb_rules *rb_engine_rules(const rb_engine *e);
 
 /* ------------------------------------------------------------------ */
 /* JSON output (SPEC 3.3, 3.4)                                        */
