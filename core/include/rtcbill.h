@@ -658,11 +658,15 @@ void rb_engine_free(rb_engine *e);
  * ev->at fire first. Returns RB_OK (accepted), RB_DUPLICATE (a usage
  * record seen before with the same content: noticed, counted once), or
  * RB_EREJECT with *rej filled, in which case the event changed nothing
- * (timers that fired before it did fire). Other negative codes are
- * failures of the engine itself (RB_ENOMEM, RB_EPOLICY, a sink error). */
+ * (and the clock did not move). RB_ENOMEM: the event (or a timer due
+ * before it) could not get memory and changed nothing; the same call may
+ * be retried. Other negative codes (RB_EPOLICY: a rule failed, or a sink
+ * error) may leave the event half-applied: the engine then refuses all
+ * further work (rb_engine_last_error says why). */
 int rb_engine_apply(rb_engine *e, const rb_event *ev, rb_reject *rej);
 
-/* Moves the virtual clock to t, firing every timer due at or before t. */
+/* Moves the virtual clock to t, firing every timer due at or before t.
+ * RB_ENOMEM leaves the clock at the last timer that fired; retry. */
 int rb_engine_advance(rb_engine *e, rb_time t);
 
 /* The engine's clock (RB_TIME_NONE before the first event). */
