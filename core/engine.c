@@ -576,6 +576,8 @@ void rb_engine_free(rb_engine *e) {
   rb__free(e->lines);
   rb__free(e->pieces);
   rb__free(e->plan);
+  rb__free(e->info_apps);
+  rb__free(e->info_pkgs);
   rb__idxv_free(&e->free_accs);
   rb__map_free(&e->account_index);
   rb__map_free(&e->app_index);

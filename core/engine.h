@@ -183,6 +183,12 @@ struct rb_engine {
   uint32_t npieces, cappieces;
   struct rb__plan *plan;
   uint32_t nplan, capplan;
+
+  /* Scratch for rb_engine_account's arrays. */
+  rb_app_info *info_apps;
+  uint32_t capinfo_apps;
+  rb_package_info *info_pkgs;
+  uint32_t capinfo_pkgs;
 };
 
 /* Grows *arr (of elem bytes, *cap elements) to hold at least `need`. */

@@ -679,6 +679,51 @@ rb_time rb_engine_settle_horizon(const rb_engine *e);
 /* The message of the last RB_EPOLICY failure (a rule error). */
 const char *rb_engine_last_error(const rb_engine *e);
 
+/* The earliest pending timer's due time, or RB_TIME_NONE: a real-time
+ * driver sleeps until then and calls rb_engine_advance. */
+rb_time rb_engine_next_timer(const rb_engine *e);
+
+/* A read-only view of one account (rb_engine_account). Strings and
+ * arrays belong to the engine and stay valid until its next call. */
+typedef struct rb_app_info {
+  int64_t app;
+  rb_time created;
+  bool postpaid;
+  unsigned stops; /* bit (1 << rb_stop_reason) per stop reason; 0: runs */
+} rb_app_info;
+
+typedef struct rb_package_info {
+  const char *id;
+  const char *kind;
+  const char *state; /* pending, active, exhausted, expired, cleared */
+  int64_t minutes, remaining;
+  rb_money price;
+  rb_time purchased, activates, expires;
+} rb_package_info;
+
+typedef struct rb_account_info {
+  const char *id;
+  rb_money balance;
+  rb_time created;
+  bool has_cycle; /* false until the first app decides it */
+  rb_cycle cycle;
+  rb_time daily_from; /* after a monthly -> daily switch, else NONE */
+  bool in_arrears, stopped_for_arrears, reclaimed;
+  size_t napps;
+  const rb_app_info *apps; /* ascending app id */
+  size_t npackages;
+  const rb_package_info *packages; /* in purchase order */
+  size_t open_periods; /* periods with usage waiting for their bill */
+} rb_account_info;
+
+/* Fills *out about account `id`: RB_OK, RB_ENOENT, RB_ENOMEM. */
+int rb_engine_account(rb_engine *e, const char *id, rb_account_info *out);
+
+/* A 64-bit digest of the engine's whole state (clock, accounts, open
+ * accumulators, apps, packages, usage ids seen): two engines that were
+ * fed the same events under the same rules have the same digest. */
+uint64_t rb_engine_digest(const rb_engine *e);
+
 /* ------------------------------------------------------------------ */
 /* Estimate: the price calculator (SPEC 2 `estimate`, 1.4 catalogue)  */
 /* ------------------------------------------------------------------ */

@@ -427,6 +427,54 @@ static void test_engine_trace_explains_a_line(void **state) {
       "billed app=1 tier=2 s=0/0 m=0 pkg=- f=0 pp=0 bill=A/2020-11\n");
 }
 
+static void test_engine_account_view_and_digest(void **state) {
+  world *w = *state;
+  monthly_postpaid(w);
+  ok(w, "{\"type\":\"package\",\"package\":\"G\",\"account\":\"A\",\"at\":"
+        "\"2020-11-01T09:00:00+08:00\",\"kind\":\"general\",\"minutes\":10,"
+        "\"price\":\"1.00\"}");
+  usage(w, "u1", 1, "2020-11-02T08:00:00+08:00", 120);
+  rb_account_info info;
+  assert_int_equal(rb_engine_account(w->engine, "nobody", &info), RB_ENOENT);
+  assert_int_equal(rb_engine_account(w->engine, "A", &info), RB_OK);
+  assert_string_equal(info.id, "A");
+  assert_int_equal(info.balance, 10000000000);
+  assert_true(info.has_cycle);
+  assert_int_equal(info.cycle, RB_CYCLE_MONTHLY);
+  assert_int_equal(info.napps, 1);
+  assert_int_equal(info.apps[0].app, 1);
+  assert_true(info.apps[0].postpaid);
+  assert_int_equal(info.apps[0].stops, 0);
+  assert_int_equal(info.npackages, 1);
+  assert_string_equal(info.packages[0].state, "active");
+  assert_int_equal(info.packages[0].remaining, 8);
+  assert_int_equal(info.packages[0].expires, t("2021-12-01T00:00:00+08:00"));
+  assert_int_equal(info.open_periods, 1);
+  assert_int_equal(rb_engine_next_timer(w->engine),
+                   t("2020-12-01T10:00:00+08:00"));
+
+  /* The digest depends on the state, not on how it was reached. */
+  world *v = calloc(1, sizeof *v);
+  v->rules = w->rules;
+  v->arena = rb_arena_new();
+  rb_sink sink = {v, sink_bill, sink_notice, NULL};
+  assert_int_equal(rb_engine_new(w->rules, &sink, &v->engine), RB_OK);
+  monthly_postpaid(v);
+  ok(v, "{\"type\":\"package\",\"package\":\"G\",\"account\":\"A\",\"at\":"
+        "\"2020-11-01T09:00:00+08:00\",\"kind\":\"general\",\"minutes\":10,"
+        "\"price\":\"1.00\"}");
+  usage(v, "u1", 1, "2020-11-02T08:00:00+08:00", 120);
+  assert_int_equal(rb_engine_digest(v->engine), rb_engine_digest(w->engine));
+  usage(v, "u2", 1, "2020-11-02T09:00:00+08:00", 1);
+  assert_int_not_equal(rb_engine_digest(v->engine),
+                       rb_engine_digest(w->engine));
+  rb_engine_free(v->engine);
+  rb_arena_free(v->arena);
+  rb_buf_free(&v->bills);
+  rb_buf_free(&v->notices);
+  free(v);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_engine_running_total_ceil, setup,
@@ -445,6 +493,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_engine_arrears_reclaim, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_engine_trace_explains_a_line,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_engine_account_view_and_digest,
                                       setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
