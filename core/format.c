@@ -212,6 +212,8 @@ int rb_notice_to_json(const rb_notice *n, int32_t tz_offset, rb_buf *out) {
   if (rc == RB_OK &&
       (n->type == RB_N_ARREARS_NOTICE || n->type == RB_N_ARREARS_CLEARED))
     rc = key_money(out, "balance", n->balance, 2);
+  if (rc == RB_OK && n->rules != NULL)
+    rc = key_string(out, "rules", n->rules, false);
   if (rc == RB_OK)
     rc = put(out, "}\n");
   return finish(out, mark, rc);

@@ -29,6 +29,10 @@ enum { CLI_EXIT_OK = 0, CLI_EXIT_INVALID = 1, CLI_EXIT_USAGE = 2 };
 /* Subcommands: each takes its own arguments (argv[0] is the subcommand's
  * name) and returns an exit status. */
 int cli_simulate(int argc, char **argv);
+int cli_estimate(int argc, char **argv); /* estimate.c */
+int cli_compare(int argc, char **argv);
+int cli_explain(int argc, char **argv);
+int cli_check(int argc, char **argv);   /* check.c */
 
 /* The rules folder used when --rules is not given: the installed one if
  * it holds tariff.lua, else the source tree's. A static string. */
@@ -139,12 +143,100 @@ typedef struct cli_report {
   const cli_out *out;
   const rb_rules_data *rules;
   uint64_t elapsed_ns;
+  /* The run's inputs, recorded in summary.json so that `rtcbill explain
+   * --from DIR` can replay them; NULL / 0 to leave them out. */
+  const char *rules_dir;
+  const char *const *files;
+  size_t nfiles;
 } cli_report;
 
 int cli_write_summary(const char *dir, const cli_report *r, int *err_no);
 void cli_print_summary(FILE *f, const cli_report *r);
 
+/* Creates path and its missing parents; 0 or an errno value. */
+int cli_mkdir_p(const char *path);
+
 /* Joins dir and name with a '/'; malloc'd, NULL when memory runs out. */
 char *cli_path_join(const char *dir, const char *name);
+
+/* ------------------------------------------------------------------ */
+/* events.c: parse once, sort by effective time (simulate, compare,    */
+/* explain), options and progress                                     */
+/* ------------------------------------------------------------------ */
+
+/* A parsed event and where it came from (the stable tie-break). */
+typedef struct cli_event {
+  rb_event ev;
+  uint32_t file;
+  uint64_t line;
+} cli_event;
+
+/* A growable list of rejected lines. */
+typedef struct cli_rejects {
+  cli_reject_rec *v;
+  size_t n, cap;
+} cli_rejects;
+
+/* Appends one reject; false when memory runs out. */
+bool cli_rejects_add(cli_rejects *r, uint32_t file, uint64_t line,
+                     const rb_reject *rej);
+void cli_rejects_free(cli_rejects *r);
+
+/* Progress on stderr for long runs: records per second and the share of
+ * the work done, redrawn at most a few times a second, and only when
+ * `on` (stderr is a terminal): silent otherwise. */
+typedef struct cli_progress {
+  bool on, shown;
+  const char *what;  /* "reading", "rating" */
+  uint64_t total;    /* units of work (bytes, events); 0 = unknown */
+  uint64_t t0, last; /* monotonic ns */
+} cli_progress;
+
+void cli_progress_start(cli_progress *p, bool on, const char *what,
+                        uint64_t total);
+/* done units of `total`, after `records` records. Cheap: it looks at the
+ * clock only every few thousand records. */
+void cli_progress_step(cli_progress *p, uint64_t done, uint64_t records);
+/* Ends the line the progress was drawn on (if any). */
+void cli_progress_end(cli_progress *p, uint64_t done, uint64_t records);
+
+/* Every input line, parsed once into one arena: the events in input
+ * order (then sorted), and the lines the reader rejected. */
+typedef struct cli_events {
+  const char *const *files;
+  size_t nfiles;
+  rb_arena *arena;
+  cli_event *v;
+  size_t n, cap;
+  cli_rejects rejects; /* parse-level rejects */
+  uint64_t read;       /* lines read (not blank) */
+} cli_events;
+
+/* Reads and parses every file into es (zeroed first); prints why and
+ * returns 1 on an I/O error or when memory runs out, else 0. */
+int cli_events_read(cli_events *es, const char *const *files, size_t nfiles,
+                    bool progress);
+/* Sorts by effective time, then file, then line (input order). */
+void cli_events_sort(cli_events *es);
+void cli_events_free(cli_events *es);
+
+/* Matches "--name VALUE" and "--name=VALUE" at argv[*i]. Returns 1 with
+ * *value set (and *i moved past it), 0 when argv[*i] is another option,
+ * -1 when the value is missing. */
+int cli_option_value(int argc, char **argv, int *i, const char *name,
+                     const char **value);
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t cli_now_ns(void);
+
+/* Runs the engine's clock on after the last applied event (`last`, or
+ * RB_TIME_NONE) until every period with usage is billed: settling can
+ * make another period due, so it loops until the horizon stops moving.
+ * Returns 0 or the engine's failure code. */
+int cli_engine_finish(rb_engine *e, rb_time last);
+
+/* Writes v as a decimal with at least `places` decimals ("?" if it
+ * cannot be formatted, which does not happen for valid money). */
+void cli_money(rb_money v, int places, char *buf, size_t cap);
 
 #endif /* RTCBILL_CLI_H */

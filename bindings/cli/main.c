@@ -44,6 +44,12 @@ typedef struct command {
 static const command commands[] = {
     {"simulate", "replay usage events on a virtual clock and write bills",
      cli_simulate},
+    {"estimate", "price a month of live rooms: postpaid or a package",
+     cli_estimate},
+    {"compare", "rate the same events under two rule sets, with a report",
+     cli_compare},
+    {"explain", "show how a bill line came to be", cli_explain},
+    {"check", "validate a rules folder and run its self-tests", cli_check},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

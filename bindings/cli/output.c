@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -60,6 +61,8 @@ static int mkdir_p(const char *path) {
     return errno;
   return S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
 }
+
+int cli_mkdir_p(const char *path) { return mkdir_p(path); }
 
 int cli_out_open(cli_out *o, const char *dir, const rb_rules_data *rules,
                  char *err, size_t cap) {
@@ -258,6 +261,33 @@ static uint64_t per_second(uint64_t records, uint64_t ns) {
   return r > UINT64_MAX ? UINT64_MAX : (uint64_t)r;
 }
 
+/* "inputs":{"cwd":..,"rules":..,"events":[..]}, so that a later run
+ * (rtcbill explain --from DIR) can replay the same files: paths are
+ * written as given, with the folder they are relative to. */
+static int put_inputs(rb_buf *b, const cli_report *r) {
+  char cwd[4096];
+  if (getcwd(cwd, sizeof cwd) == NULL)
+    cwd[0] = '\0';
+  int rc = rb_buf_printf(b, ",\"inputs\":{\"cwd\":");
+  if (rc == RB_OK)
+    rc = rb_buf_json_string(b, cwd);
+  if (rc == RB_OK)
+    rc = rb_buf_printf(b, ",\"rules\":");
+  if (rc == RB_OK)
+    rc = rb_buf_json_string(b, r->rules_dir);
+  if (rc == RB_OK)
+    rc = rb_buf_printf(b, ",\"events\":[");
+  for (size_t i = 0; rc == RB_OK && i < r->nfiles; i++) {
+    if (i > 0)
+      rc = rb_buf_printf(b, ",");
+    if (rc == RB_OK)
+      rc = rb_buf_json_string(b, r->files[i]);
+  }
+  if (rc == RB_OK)
+    rc = rb_buf_printf(b, "]}");
+  return rc;
+}
+
 static void format_money(rb_money v, int places, char *buf, size_t cap) {
   if (rb_money_format_min(v, places, buf, cap) < 0)
     snprintf(buf, cap, "?");
@@ -305,8 +335,12 @@ int cli_write_summary(const char *dir, const cli_report *r, int *err_no) {
   if (rc == RB_OK)
     rc = put_seconds(&b, r->elapsed_ns);
   if (rc == RB_OK)
-    rc = rb_buf_printf(&b, ",\"records_per_second\":%" PRIu64 "}\n",
+    rc = rb_buf_printf(&b, ",\"records_per_second\":%" PRIu64,
                        per_second(c->read, r->elapsed_ns));
+  if (rc == RB_OK && r->rules_dir != NULL)
+    rc = put_inputs(&b, r);
+  if (rc == RB_OK)
+    rc = rb_buf_printf(&b, "}\n");
   if (rc != RB_OK) {
     rb_buf_free(&b);
     *err_no = ENOMEM;

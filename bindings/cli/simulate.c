@@ -1,11 +1,11 @@
 /* simulate.c: `rtcbill simulate`, a replay of usage on a virtual clock.
  *
  * Reads every input line (rejecting bad ones with their file and line),
- * orders the events by effective time, feeds them to the engine, then
- * lets the clock run on until every period with usage is billed (or to
- * --until). Input order breaks ties, so a run is reproducible from its
- * files alone. Depends on: cli.h, rtcbill.h (reader, engine, rules),
- * rtcbill_rules.h (loading the Lua rules), POSIX clock_gettime/isatty.
+ * orders the events by effective time (both in events.c), feeds them to
+ * the engine, then lets the clock run on until every period with usage
+ * is billed (or to --until). Input order breaks ties, so a run is
+ * reproducible from its files alone. Depends on: cli.h, rtcbill.h
+ * (engine, rules), rtcbill_rules.h (loading the Lua rules), POSIX isatty.
  */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
@@ -14,14 +14,11 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "rtcbill_rules.h"
 
-/* Progress goes to a terminal every this many lines. */
-#define PROGRESS_EVERY 100000u
 /* Rejects echoed to stderr before "... N more". */
 #define ECHO_REJECTS 20u
 
@@ -34,20 +31,10 @@ typedef struct sim_opts {
   size_t nfiles;
 } sim_opts;
 
-/* A parsed event and where it came from (the stable tie-break). */
-typedef struct sim_event {
-  rb_event ev;
-  uint32_t file;
-  uint64_t line;
-} sim_event;
-
 typedef struct sim {
   sim_opts opt;
-  rb_arena *arena;
-  sim_event *events;
-  size_t nevents, cap_events;
-  cli_reject_rec *rejects;
-  size_t nrejects, cap_rejects;
+  cli_events in;      /* parsed input, sorted; holds the parse rejects */
+  cli_rejects rejects; /* every reject: the parse's, then the engine's */
   cli_counts counts;
   bool progress;
 } sim;
@@ -84,26 +71,6 @@ static int usage_error(const char *fmt, const char *arg) {
   return CLI_EXIT_USAGE;
 }
 
-/* Matches "--name VALUE" and "--name=VALUE". Returns 1 with *value set,
- * 0 when arg is another option, -1 when the value is missing. */
-static int option_value(int argc, char **argv, int *i, const char *name,
-                        const char **value) {
-  const char *a = argv[*i];
-  size_t n = strlen(name);
-  if (strncmp(a, name, n) != 0)
-    return 0;
-  if (a[n] == '=') {
-    *value = a + n + 1;
-    return 1;
-  }
-  if (a[n] != '\0')
-    return 0;
-  if (*i + 1 >= argc)
-    return -1;
-  *value = argv[++*i];
-  return 1;
-}
-
 /* Returns -1 to go on, or the exit status to return now. */
 static int parse_args(int argc, char **argv, sim_opts *o) {
   static const char *const names[] = {"--rules", "--until", "--out"};
@@ -132,7 +99,7 @@ static int parse_args(int argc, char **argv, sim_opts *o) {
     const char **slots[] = {&o->rules, &until, &o->out};
     int hit = 0;
     for (size_t k = 0; k < 3 && hit == 0; k++) {
-      hit = option_value(argc, argv, &i, names[k], slots[k]);
+      hit = cli_option_value(argc, argv, &i, names[k], slots[k]);
       if (hit < 0)
         return usage_error("option '%s' needs a value", names[k]);
     }
@@ -155,116 +122,12 @@ static int parse_args(int argc, char **argv, sim_opts *o) {
   return -1;
 }
 
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* Grows an array to hold one more element; false when memory is out. */
-static bool grow(void **arr, size_t *cap, size_t n, size_t size) {
-  if (n < *cap)
-    return true;
-  size_t ncap = *cap == 0 ? 1024 : *cap * 2;
-  if (ncap > SIZE_MAX / size)
-    return false;
-  void *p = realloc(*arr, ncap * size);
-  if (p == NULL)
-    return false;
-  *arr = p;
-  *cap = ncap;
-  return true;
-}
-
 static bool add_reject(sim *s, uint32_t file, uint64_t line,
                        const rb_reject *rej) {
-  if (!grow((void **)&s->rejects, &s->cap_rejects, s->nrejects,
-            sizeof *s->rejects))
+  if (!cli_rejects_add(&s->rejects, file, line, rej))
     return false;
-  cli_reject_rec *r = &s->rejects[s->nrejects++];
-  r->file = file;
-  r->line = line;
-  r->rej = *rej;
   s->counts.rejected++;
   return true;
-}
-
-static void progress(sim *s, bool last) {
-  if (!s->progress)
-    return;
-  if (last || s->counts.read % PROGRESS_EVERY == 0)
-    fprintf(stderr, "\r" CLI_NAME ": %" PRIu64 " lines read%s", s->counts.read,
-            last ? "\n" : "");
-}
-
-/* Reads and parses one file. Returns 0, or prints why and returns 1. */
-static int read_file(sim *s, uint32_t index) {
-  const char *name = s->opt.files[index];
-  cli_reader rd;
-  int err = cli_reader_open(&rd, name);
-  if (err != 0) {
-    fprintf(stderr, CLI_NAME ": %s: %s\n", name, strerror(err));
-    return 1;
-  }
-  cli_line ln;
-  int rc;
-  while ((rc = cli_reader_next(&rd, &ln)) > 0) {
-    rb_reject rej;
-    s->counts.read++;
-    progress(s, false);
-    if (ln.too_long) {
-      memset(&rej, 0, sizeof rej);
-      snprintf(rej.code, sizeof rej.code, "line_too_long");
-      snprintf(rej.message, sizeof rej.message,
-               "the line is %" PRIu64 " bytes long, the limit is %u bytes",
-               ln.length, RB_LINE_MAX);
-      if (!add_reject(s, index, ln.number, &rej))
-        goto nomem;
-      continue;
-    }
-    if (!grow((void **)&s->events, &s->cap_events, s->nevents,
-              sizeof *s->events))
-      goto nomem;
-    sim_event *se = &s->events[s->nevents];
-    int prc = rb_event_parse(s->arena, ln.data, ln.len, &se->ev, &rej);
-    if (prc == RB_OK) {
-      se->file = index;
-      se->line = ln.number;
-      s->nevents++;
-    } else if (prc == RB_EREJECT) {
-      if (!add_reject(s, index, ln.number, &rej))
-        goto nomem;
-    } else {
-      fprintf(stderr, CLI_NAME ": %s:%" PRIu64 ": %s\n", name, ln.number,
-              rb_strerror(prc));
-      cli_reader_close(&rd);
-      return 1;
-    }
-  }
-  if (rc < 0) {
-    fprintf(stderr, CLI_NAME ": %s: %s\n", name, strerror(errno));
-    cli_reader_close(&rd);
-    return 1;
-  }
-  cli_reader_close(&rd);
-  return 0;
-nomem:
-  fprintf(stderr, CLI_NAME ": %s\n", strerror(ENOMEM));
-  cli_reader_close(&rd);
-  return 1;
-}
-
-/* Effective time, then input order: the array is in input order, and
- * (file, line) is unique, so qsort's instability cannot show. */
-static int event_cmp(const void *pa, const void *pb) {
-  const sim_event *a = pa, *b = pb;
-  if (a->ev.at != b->ev.at)
-    return a->ev.at < b->ev.at ? -1 : 1;
-  if (a->file != b->file)
-    return a->file < b->file ? -1 : 1;
-  if (a->line != b->line)
-    return a->line < b->line ? -1 : 1;
-  return 0;
 }
 
 /* Reports an engine failure: the rule's own text for a rule error, the
@@ -282,8 +145,11 @@ static void engine_failure(const rb_engine *e, const cli_out *o, int rc) {
  * Returns 0 or an engine failure code. */
 static int run_engine(sim *s, rb_engine *e) {
   rb_time last = RB_TIME_NONE;
-  for (size_t i = 0; i < s->nevents; i++) {
-    const sim_event *se = &s->events[i];
+  cli_progress pg;
+  cli_progress_start(&pg, s->progress, "rating", s->in.n);
+  for (size_t i = 0; i < s->in.n; i++) {
+    const cli_event *se = &s->in.v[i];
+    cli_progress_step(&pg, i, i);
     if (s->opt.has_until && se->ev.at > s->opt.until) {
       s->counts.pending++;
       continue;
@@ -298,50 +164,40 @@ static int run_engine(sim *s, rb_engine *e) {
     } else if (rc == RB_DUPLICATE) {
       s->counts.duplicates++;
     } else if (rc == RB_EREJECT) {
-      if (!add_reject(s, se->file, se->line, &rej))
+      if (!add_reject(s, se->file, se->line, &rej)) {
+        cli_progress_end(&pg, i, i);
         return RB_ENOMEM;
+      }
     } else {
+      cli_progress_end(&pg, i, i);
       return rc < 0 ? rc : RB_EINVAL;
     }
   }
+  cli_progress_end(&pg, s->in.n, s->in.n);
   if (s->opt.has_until) {
     rb_time now = rb_engine_now(e);
     if (now != RB_TIME_NONE && now > s->opt.until)
       return RB_OK;
     return rb_engine_advance(e, s->opt.until);
   }
-  /* Settling a period can make another one due (a late line issued on
-   * the next bill), so run until the horizon stops moving. */
-  rb_time target = last;
-  for (;;) {
-    rb_time h = rb_engine_settle_horizon(e);
-    if (h != RB_TIME_NONE && (target == RB_TIME_NONE || h > target))
-      target = h;
-    rb_time now = rb_engine_now(e);
-    if (target == RB_TIME_NONE || (now != RB_TIME_NONE && target <= now))
-      return RB_OK;
-    int rc = rb_engine_advance(e, target);
-    if (rc != RB_OK)
-      return rc;
-  }
+  return cli_engine_finish(e, last);
 }
 
 static void echo_rejects(const sim *s) {
-  size_t n = s->nrejects < ECHO_REJECTS ? s->nrejects : ECHO_REJECTS;
+  size_t n = s->rejects.n < ECHO_REJECTS ? s->rejects.n : ECHO_REJECTS;
   for (size_t i = 0; i < n; i++) {
-    const cli_reject_rec *r = &s->rejects[i];
+    const cli_reject_rec *r = &s->rejects.v[i];
     fprintf(stderr, "%s:%" PRIu64 ": %s: %s\n", s->opt.files[r->file], r->line,
             r->rej.code, r->rej.message);
   }
-  if (s->nrejects > n)
+  if (s->rejects.n > n)
     fprintf(stderr, "... %zu more rejected lines in %s/rejects.jsonl\n",
-            s->nrejects - n, s->opt.out);
+            s->rejects.n - n, s->opt.out);
 }
 
 static void sim_free(sim *s) {
-  rb_arena_free(s->arena);
-  free(s->events);
-  free(s->rejects);
+  cli_events_free(&s->in);
+  cli_rejects_free(&s->rejects);
   free(s->opt.files);
 }
 
@@ -370,25 +226,23 @@ int cli_simulate(int argc, char **argv) {
   }
   const rb_rules_data *data = rb_rules_data_get(rules);
 
-  uint64_t t0 = now_ns();
-  s.arena = rb_arena_new();
-  if (s.arena == NULL) {
-    fprintf(stderr, CLI_NAME ": %s\n", strerror(ENOMEM));
+  uint64_t t0 = cli_now_ns();
+  if (cli_events_read(&s.in, s.opt.files, s.opt.nfiles, s.progress) != 0) {
     rb_rules_unref(rules);
     sim_free(&s);
     return CLI_EXIT_INVALID;
   }
-  for (size_t i = 0; i < s.opt.nfiles; i++) {
-    if (read_file(&s, (uint32_t)i) != 0) {
-      progress(&s, true);
+  s.counts.read = s.in.read;
+  for (size_t i = 0; i < s.in.rejects.n; i++) {
+    const cli_reject_rec *r = &s.in.rejects.v[i];
+    if (!add_reject(&s, r->file, r->line, &r->rej)) {
+      fprintf(stderr, CLI_NAME ": %s\n", strerror(ENOMEM));
       rb_rules_unref(rules);
       sim_free(&s);
       return CLI_EXIT_INVALID;
     }
   }
-  progress(&s, true);
-  if (s.nevents > 1)
-    qsort(s.events, s.nevents, sizeof *s.events, event_cmp);
+  cli_events_sort(&s.in);
 
   cli_out out;
   if (cli_out_open(&out, s.opt.out, data, err, sizeof err) != 0) {
@@ -415,15 +269,17 @@ int cli_simulate(int argc, char **argv) {
   }
 
   if (status == CLI_EXIT_OK) {
-    cli_report rep = {.counts = s.counts, .out = &out, .rules = data};
+    cli_report rep = {.counts = s.counts, .out = &out, .rules = data,
+                      .rules_dir = rules_dir, .files = s.opt.files,
+                      .nfiles = s.opt.nfiles};
     int err_no = 0;
-    if (cli_write_rejects(s.opt.out, s.opt.files, s.rejects, s.nrejects,
+    if (cli_write_rejects(s.opt.out, s.opt.files, s.rejects.v, s.rejects.n,
                           &err_no) != 0) {
       fprintf(stderr, CLI_NAME ": %s/rejects.jsonl: %s\n", s.opt.out,
               strerror(err_no));
       status = CLI_EXIT_INVALID;
     }
-    rep.elapsed_ns = now_ns() - t0;
+    rep.elapsed_ns = cli_now_ns() - t0;
     if (status == CLI_EXIT_OK &&
         cli_write_summary(s.opt.out, &rep, &err_no) != 0) {
       fprintf(stderr, CLI_NAME ": %s/summary.json: %s\n", s.opt.out,
@@ -433,7 +289,7 @@ int cli_simulate(int argc, char **argv) {
     if (status == CLI_EXIT_OK) {
       echo_rejects(&s);
       cli_print_summary(stdout, &rep);
-      if (s.nrejects > 0)
+      if (s.rejects.n > 0)
         status = CLI_EXIT_INVALID;
     }
   }

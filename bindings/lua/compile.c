@@ -22,6 +22,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "catalogue.h"
 #include "host.h"
 
 /* ------------------------------------------------------------------ */
@@ -629,6 +630,7 @@ static void compile_packages(compiler *c) {
   d->validity_months = (int)need_int(c, c->env, "validity_months",
                                      "validity_months", line, 1, 1200);
   compile_order(c);
+  rb__lua_compile_catalogue(c->L, c->h, d, c->env);
 }
 
 static void compile_arrears(compiler *c) {

@@ -1,11 +1,9 @@
 /* host.c: the sandboxed Lua state that runs the rules, and the loader.
  *
- * Each rule file runs in a fresh _ENV built from an allow-list, loaded as
- * text only. A count hook bounds the instructions of every call and a
- * custom allocator bounds the memory of the whole state, so that a rule
- * that loops or hoards fails with a message instead of hanging the
- * engine. Every call into Lua goes through rb__lua_pcall, whose handler
- * gives each error the position of the rule line that caused it.
+ * Each rule file runs in a fresh _ENV (sandbox.c builds it and sets the
+ * limits), loaded as text only. Every call into Lua goes through
+ * rb__lua_pcall, whose handler gives each error the position of the rule
+ * line that caused it.
  * rb_lua_rules_load reads the five files, computes the version id, runs
  * them, has compile.c compile them and wraps the result in an rb_rules.
  *
@@ -33,247 +31,21 @@ const char *const rb__lua_files[RB__F_COUNT] = {
     "tariff.lua", "settlement.lua", "packages.lua", "exhaustion.lua",
     "arrears.lua"};
 
-/* The hook runs every HOOK_STEP instructions: often enough to stop a
- * runaway loop promptly, rarely enough to cost nothing measurable. */
-#define HOOK_STEP 1000
 /* Rule files are documents of a few kilobytes; anything far larger is a
  * mistake, and reading it whole must stay cheap. */
 #define FILE_MAX ((size_t)4 << 20)
 
-static rb__lua_host *host_of(lua_State *L) {
-  void *ud = NULL;
-  lua_getallocf(L, &ud);
-  return ud;
-}
-
-/* ------------------------------------------------------------------ */
-/* Limits                                                             */
-/* ------------------------------------------------------------------ */
-
-/* Records where the latest refused allocation happened (Lua retries a
- * refused one once after a full collection), so the author learns which
- * line hoarded. Reading the call stack allocates
- * nothing, so it is safe from inside the allocator. */
-static void note_memory_hit(rb__lua_host *h) {
-  lua_Debug ar;
-  h->mem_hit = true;
-  h->mem_where[0] = '\0';
-  if (h->L == NULL)
-    return;
-  for (int level = 0; lua_getstack(h->L, level, &ar); level++) {
-    if (lua_getinfo(h->L, "Sl", &ar) && ar.currentline > 0) {
-      snprintf(h->mem_where, sizeof h->mem_where, "%s:%d", ar.short_src,
-               ar.currentline);
-      return;
-    }
-  }
-}
-
-/* The allocator caps the bytes the state holds. Only growth can be
- * refused: Lua relies on shrinking and freeing never failing. */
-static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
-  rb__lua_host *h = ud;
-  size_t old = ptr != NULL ? osize : 0;
-  if (nsize == 0) {
-    free(ptr);
-    h->mem_used -= old;
-    return NULL;
-  }
-  if (nsize > old && nsize - old > h->mem_limit - h->mem_used) {
-    note_memory_hit(h);
-    return NULL;
-  }
-  void *p = realloc(ptr, nsize);
-  if (p == NULL) {
-    h->sys_oom = true;
-    return NULL;
-  }
-  h->mem_used = h->mem_used - old + nsize;
-  return p;
-}
-
-/* Once over the limit the hook raises at every firing, so a rule that
- * catches the error only gets to run HOOK_STEP more instructions before
- * the next one; the sandbox's pcall rethrows it at once anyway. */
-static void count_hook(lua_State *L, lua_Debug *ar) {
-  rb__lua_host *h = host_of(L);
-  h->steps += HOOK_STEP;
-  if (h->steps < h->step_limit)
-    return;
-  h->steps_hit = true;
-  if (lua_getinfo(L, "Sl", ar) && ar->currentline > 0)
-    lua_pushfstring(L, "%s:%d: instruction limit exceeded", ar->short_src,
-                    ar->currentline);
-  else
-    lua_pushliteral(L, "instruction limit exceeded");
-  lua_error(L);
-}
-
-/* Raises the error a caught memory failure stands for: the limit (with
- * the line that hit it) or the process being out of memory. */
-static int raise_memory(lua_State *L) {
-  rb__lua_host *h = host_of(L);
-  if (h->sys_oom)
-    lua_pushliteral(L, "not enough memory");
-  else if (h->mem_where[0] != '\0')
-    lua_pushfstring(L, "%s: memory limit exceeded", h->mem_where);
-  else
-    lua_pushliteral(L, "memory limit exceeded");
-  return lua_error(L);
-}
-
-/* ------------------------------------------------------------------ */
-/* Sandboxed base functions                                           */
-/* ------------------------------------------------------------------ */
-
-/* pcall and xpcall as in lbaselib.c, except that they never swallow a
- * limit: an exceeded budget must end the whole call. */
-static int finish_pcall(lua_State *L, int status, int extra) {
-  if (status == LUA_OK)
-    return lua_gettop(L) - extra;
-  if (host_of(L)->steps_hit)
-    return lua_error(L);
-  if (status == LUA_ERRMEM)
-    return raise_memory(L);
-  lua_pushboolean(L, 0);
-  lua_pushvalue(L, -2);
-  return 2;
-}
-
-static int sandbox_pcall(lua_State *L) {
-  luaL_checkany(L, 1);
-  lua_pushboolean(L, 1);
-  lua_insert(L, 1);
-  return finish_pcall(L, lua_pcall(L, lua_gettop(L) - 2, LUA_MULTRET, 0), 0);
-}
-
-static int sandbox_xpcall(lua_State *L) {
-  int n = lua_gettop(L);
-  luaL_checktype(L, 2, LUA_TFUNCTION);
-  lua_pushboolean(L, 1);
-  lua_pushvalue(L, 1);
-  lua_rotate(L, 3, 2);
-  return finish_pcall(L, lua_pcall(L, n - 2, LUA_MULTRET, 2), 2);
-}
-
-/* Finalizers would run at unpredictable times, outside any budget and
- * outside the protected caller, so rules cannot have them. */
-static int sandbox_setmetatable(lua_State *L) {
-  int t = lua_type(L, 2);
-  luaL_checktype(L, 1, LUA_TTABLE);
-  luaL_argexpected(L, t == LUA_TNIL || t == LUA_TTABLE, 2, "nil or table");
-  if (t == LUA_TTABLE && lua_getfield(L, 2, "__gc") != LUA_TNIL)
-    return luaL_error(L, "__gc metamethods are not available to rules");
-  if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL)
-    return luaL_error(L, "cannot change a protected metatable");
-  lua_settop(L, 2);
-  lua_setmetatable(L, 1);
-  return 1;
-}
-
-/* Only tables' metatables: the string metatable is shared by every file
- * and reaches the real string library. */
-static int sandbox_getmetatable(lua_State *L) {
-  luaL_checkany(L, 1);
-  if (lua_type(L, 1) != LUA_TTABLE || !lua_getmetatable(L, 1)) {
-    lua_pushnil(L);
-    return 1;
-  }
-  luaL_getmetafield(L, 1, "__metatable");
-  return 1;
-}
-
-/* ------------------------------------------------------------------ */
-/* Environments                                                       */
-/* ------------------------------------------------------------------ */
-
-static const char *const base_allowed[] = {
-    "assert",   "error",    "ipairs", "next",     "pairs",
-    "rawequal", "rawget",   "rawlen", "rawset",   "select",
-    "tonumber", "tostring", "type",   "_VERSION", NULL};
-
-static const luaL_Reg base_wrapped[] = {{"pcall", sandbox_pcall},
-                                        {"xpcall", sandbox_xpcall},
-                                        {"setmetatable", sandbox_setmetatable},
-                                        {"getmetatable", sandbox_getmetatable},
-                                        {NULL, NULL}};
-
-/* Libraries copied into each environment, minus what could leave the
- * sandbox or make a rule non-deterministic. */
-static const struct {
-  const char *name;
-  const char *denied[3];
-} libs_allowed[] = {{"string", {"dump", NULL, NULL}},
-                    {"table", {NULL, NULL, NULL}},
-                    {"math", {"random", "randomseed", NULL}},
-                    {"utf8", {NULL, NULL, NULL}}};
-
-static bool is_denied(const char *const *denied, const char *key) {
-  for (int i = 0; i < 3 && denied[i] != NULL; i++)
-    if (strcmp(denied[i], key) == 0)
-      return true;
-  return false;
-}
-
-/* Pushes a fresh environment. Library tables are copies, so a rule that
- * assigns string.x changes only its own file's view. */
-static void push_env(lua_State *L) {
-  lua_newtable(L);
-  for (int i = 0; base_allowed[i] != NULL; i++) {
-    lua_getglobal(L, base_allowed[i]);
-    lua_setfield(L, -2, base_allowed[i]);
-  }
-  luaL_setfuncs(L, base_wrapped, 0);
-  for (size_t i = 0; i < sizeof libs_allowed / sizeof libs_allowed[0]; i++) {
-    lua_newtable(L);
-    lua_getglobal(L, libs_allowed[i].name);
-    lua_pushnil(L);
-    while (lua_next(L, -2)) {
-      const char *key =
-          lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-      if (key != NULL && !is_denied(libs_allowed[i].denied, key)) {
-        lua_pushvalue(L, -2);
-        lua_insert(L, -2);
-        lua_rawset(L, -5);
-      } else {
-        lua_pop(L, 1);
-      }
-    }
-    lua_pop(L, 1);
-    lua_setfield(L, -2, libs_allowed[i].name);
-  }
-}
-
-/* Opens the allowed libraries into the state's own globals, which rules
- * never see; the environments copy from there. */
-static int open_libs(lua_State *L) {
-  static const luaL_Reg libs[] = {
-      {LUA_GNAME, luaopen_base},       {LUA_STRLIBNAME, luaopen_string},
-      {LUA_TABLIBNAME, luaopen_table}, {LUA_MATHLIBNAME, luaopen_math},
-      {LUA_UTF8LIBNAME, luaopen_utf8}, {NULL, NULL}};
-  for (const luaL_Reg *l = libs; l->func != NULL; l++) {
-    luaL_requiref(L, l->name, l->func, 1);
-    lua_pop(L, 1);
-  }
-  /* string.dump also hides behind every string's metatable. */
-  lua_getglobal(L, LUA_STRLIBNAME);
-  lua_pushnil(L);
-  lua_setfield(L, -2, "dump");
-  lua_pop(L, 1);
-  return 0;
-}
-
 /* Runs rule file number (argument 1) in a new environment and keeps the
  * environment in the registry. */
 static int run_file(lua_State *L) {
-  rb__lua_host *h = host_of(L);
+  rb__lua_host *h = rb__lua_host_of(L);
   int f = (int)lua_tointeger(L, 1);
   char chunk[64];
-  push_env(L);
+  rb__lua_push_env(L);
   snprintf(chunk, sizeof chunk, "@%s", rb__lua_files[f]);
   int st = luaL_loadbufferx(L, h->src[f], h->srclen[f], chunk, "t");
   if (st == LUA_ERRMEM)
-    return raise_memory(L);
+    return rb__lua_raise_memory(L);
   if (st != LUA_OK)
     return lua_error(L);
   lua_pushvalue(L, -2);
@@ -364,6 +136,7 @@ int rb__lua_pcall(rb__lua_host *h, int nargs, int nres, int file) {
   h->sys_oom = false;
   h->mem_hit = false;
   h->mem_where[0] = '\0';
+  h->running = NULL;
   lua_pushcfunction(L, on_error);
   lua_insert(L, base);
   int st = lua_pcall(L, nargs, nres, base);
@@ -491,6 +264,7 @@ static rb__lua_host *host_new(const char *dir) {
     h->env[f] = LUA_NOREF;
   h->mem_limit = RB__LUA_MEM_LIMIT;
   h->step_limit = RB__LUA_STEP_LIMIT;
+  h->now = RB_TIME_NONE;
   return h;
 }
 
@@ -511,11 +285,11 @@ static int load_into(rb__lua_host *h, rb_rules_data *data) {
   memset(data, 0, sizeof *data);
   version_id(h, data->version, sizeof data->version);
 
-  h->L = lua_newstate(sandbox_alloc, h);
+  h->L = lua_newstate(rb__lua_alloc, h);
   if (h->L == NULL)
     return RB_ENOMEM;
-  lua_sethook(h->L, count_hook, LUA_MASKCOUNT, HOOK_STEP);
-  lua_pushcfunction(h->L, open_libs);
+  lua_sethook(h->L, rb__lua_count_hook, LUA_MASKCOUNT, RB__LUA_HOOK_STEP);
+  lua_pushcfunction(h->L, rb__lua_open_libs);
   if ((st = rb__lua_pcall(h, 0, 0, RB__F_TARIFF)) != RB_OK)
     return st;
   for (int f = 0; f < RB__F_COUNT; f++) {

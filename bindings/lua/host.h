@@ -1,6 +1,7 @@
 /* host.h: private interface shared by the files of the rules host.
  *
- * host.c owns the Lua state, the sandbox and the one protected caller;
+ * host.c owns the Lua state and the one protected caller; sandbox.c
+ * builds the environments and enforces the limits;
  * compile.c turns the rule tables into rb_rules_data; policy.c
  * implements rb_policy on top of the protected caller.
  *
@@ -32,6 +33,12 @@ extern const char *const rb__lua_files[RB__F_COUNT];
 #define RB__LUA_STEP_LIMIT UINT64_C(50000000) /* VM instructions per call */
 #define RB__LUA_MEM_LIMIT ((size_t)64 << 20)  /* bytes for the whole state */
 #define RB__LUA_ERROR_MAX 512
+/* The count hook runs every this many instructions: often enough to stop
+ * a runaway loop promptly, rarely enough to cost nothing measurable. */
+#define RB__LUA_HOOK_STEP 1000
+/* The worst-case steps a pattern function may take on its subject
+ * (sandbox.c: rb__lua_pattern_cost); about a tenth of a second. */
+#define RB__LUA_PATTERN_BUDGET UINT64_C(20000000)
 
 typedef struct rb__lua_host {
   lua_State *L;
@@ -45,6 +52,11 @@ typedef struct rb__lua_host {
   uint64_t steps;
   uint64_t step_limit;
   bool steps_hit;
+  /* The coroutine being resumed, NULL for the main thread. */
+  lua_State *running;
+  /* The time of the decision being taken (clock.now()), or RB_TIME_NONE
+   * while loading. */
+  rb_time now;
   /* "DIR/" as the author wrote it: prefixed to the file names. */
   char *prefix;
   char *src[RB__F_COUNT];
@@ -53,6 +65,21 @@ typedef struct rb__lua_host {
   int32_t tz_offset;    /* the compiled billing time zone */
   char error[RB__LUA_ERROR_MAX];
 } rb__lua_host;
+
+/* sandbox.c: the allow-list and the limits. */
+rb__lua_host *rb__lua_host_of(lua_State *L); /* the allocator's data */
+void *rb__lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
+void rb__lua_count_hook(lua_State *L, lua_Debug *ar);
+/* Raises the error a caught memory failure stands for. */
+int rb__lua_raise_memory(lua_State *L);
+/* A lua_CFunction: opens the allowed libraries into the state's own
+ * globals (which rules never see) and installs the guards. */
+int rb__lua_open_libs(lua_State *L);
+/* Pushes a fresh environment copied from those globals. */
+void rb__lua_push_env(lua_State *L);
+/* An upper bound on the steps of matching pattern p on ls bytes. */
+uint64_t rb__lua_pattern_cost(const char *p, size_t lp, size_t ls,
+                              bool may_anchor);
 
 /* Calls the function below its nargs arguments on top of h->L through
  * the traceback handler, with fresh instruction and memory budgets.

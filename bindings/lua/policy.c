@@ -21,12 +21,6 @@
 
 #include "host.h"
 
-static rb__lua_host *host_of(lua_State *L) {
-  void *ud = NULL;
-  lua_getallocf(L, &ud);
-  return ud;
-}
-
 /* Raises "file.lua: message" for a wrong answer. Nothing of the rule is
  * on the stack any more, so the handler adds no line to it. */
 static int wrong(lua_State *L, int file, const char *msg) {
@@ -36,7 +30,7 @@ static int wrong(lua_State *L, int file, const char *msg) {
 
 /* Pushes the rule function `name` of `file`. */
 static void push_rule(lua_State *L, int file, const char *name) {
-  rb__lua_host *h = host_of(L);
+  rb__lua_host *h = rb__lua_host_of(L);
   lua_rawgeti(L, LUA_REGISTRYINDEX, h->env[file]);
   lua_pushstring(L, name);
   if (lua_rawget(L, -2) != LUA_TFUNCTION) {
@@ -110,7 +104,9 @@ static int policy_cycle(void *ctx, const rb_cycle_query *q, rb_cycle *out) {
   lua_pushcfunction(h->L, call_cycle);
   lua_pushlightuserdata(h->L, (void *)q);
   lua_pushlightuserdata(h->L, &c);
+  h->now = q->first_app_at;
   int st = rb__lua_pcall(h, 2, 0, RB__F_SETTLEMENT);
+  h->now = RB_TIME_NONE;
   if (st == RB_OK)
     *out = c;
   return st;
@@ -218,7 +214,7 @@ static int call_exhaustion(lua_State *L) {
     return wrong(L, RB__F_EXHAUSTION,
                  "decide: the question has an unknown trigger or trial "
                  "state");
-  if (rb_time_format(q->at, host_of(L)->tz_offset, at, sizeof at) < 0)
+  if (rb_time_format(q->at, rb__lua_host_of(L)->tz_offset, at, sizeof at) < 0)
     return wrong(L, RB__F_EXHAUSTION, "decide: the time is out of range");
   push_rule(L, RB__F_EXHAUSTION, "decide");
   push_query(L, q, at);
@@ -235,7 +231,9 @@ static int policy_exhaustion(void *ctx, const rb_exhaustion_query *q,
   lua_pushcfunction(h->L, call_exhaustion);
   lua_pushlightuserdata(h->L, (void *)q);
   lua_pushlightuserdata(h->L, &d);
+  h->now = q->at;
   int st = rb__lua_pcall(h, 2, 0, RB__F_EXHAUSTION);
+  h->now = RB_TIME_NONE;
   if (st == RB_OK)
     *out = d;
   return st;
