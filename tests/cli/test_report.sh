@@ -11,14 +11,14 @@
 # compare.json states, the sortable accounts table with a row per
 # account, and a Chromium log free of JavaScript errors. With SCREENSHOT
 # set it also writes a 1280x2000 screenshot there (docs/img/report.png is
-# made this way). Exits 77 (skipped, for CTest) when chromium is absent.
+# made this way). Fails when chromium is absent: `make deps` installs it.
 # Depends on: a POSIX shell, chromium, grep, mktemp.
 set -u
 bin=${1:?usage: test_report.sh BINARY}
 chromium=$(command -v chromium || command -v chromium-browser || true)
 if [ -z "$chromium" ]; then
-  echo "skip: chromium is not installed (scripts/install-deps.sh)"
-  exit 77
+  echo "FAIL: chromium is not installed (run make deps)"
+  exit 1
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
