@@ -38,27 +38,12 @@ static void help(FILE *f) {
           cli_default_rules_dir());
 }
 
-static int usage_error(const char *what, const char *arg) {
-  fprintf(stderr, CLI_NAME " check: %s '%s'\n", what, arg);
-  fprintf(stderr, "Try '" CLI_NAME " check --help'.\n");
-  return CLI_EXIT_USAGE;
-}
-
 int cli_check(int argc, char **argv) {
   const char *dir = NULL;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-      help(stdout);
-      return CLI_EXIT_OK;
-    }
-    int hit = cli_option_value(argc, argv, &i, "--rules", &dir);
-    if (hit < 0)
-      return usage_error("option needs a value:", argv[i]);
-    if (hit == 0)
-      return usage_error(argv[i][0] == '-' ? "unknown option" : "unexpected "
-                                                                "argument",
-                         argv[i]);
-  }
+  const cli_opt opts[] = {{"--rules", &dir, NULL}, {NULL, NULL, NULL}};
+  int status = cli_parse_args(argc, argv, "check", opts, help, NULL);
+  if (status >= 0)
+    return status;
   if (dir == NULL)
     dir = cli_default_rules_dir();
   char *report = NULL;

@@ -33,6 +33,8 @@ int cli_estimate(int argc, char **argv); /* estimate.c */
 int cli_compare(int argc, char **argv);
 int cli_explain(int argc, char **argv);
 int cli_check(int argc, char **argv);   /* check.c */
+int cli_serve(int argc, char **argv);   /* serve.c: the daemon */
+int cli_verify(int argc, char **argv);  /* verify.c: a daemon's store */
 
 /* The rules folder used when --rules is not given: the installed one if
  * it holds tariff.lua, else the source tree's. A static string. */
@@ -219,6 +221,40 @@ int cli_events_read(cli_events *es, const char *const *files, size_t nfiles,
 /* Sorts by effective time, then file, then line (input order). */
 void cli_events_sort(cli_events *es);
 void cli_events_free(cli_events *es);
+
+/* One option of a subcommand: with a value (value != NULL; "--name V" or
+ * "--name=V", given at most once) or a flag (value == NULL, flag set).
+ * Tables end with an entry whose name is NULL. */
+typedef struct cli_opt {
+  const char *name;
+  const char **value;
+  bool *flag;
+} cli_opt;
+
+/* The operands (input files) of a command line; free with
+ * cli_operands_free. */
+typedef struct cli_operands {
+  const char **v;
+  size_t n;
+} cli_operands;
+
+/* Parses argv[1..] against opts: -h/--help prints help to stdout; "--"
+ * makes the rest operands; "-" is an operand. Operands go to *operands
+ * (NULL: the command takes none, and one is a usage error). Returns -1
+ * to go on, or the exit status to return now (0 after --help, 2 after a
+ * usage error, which it prints). */
+int cli_parse_args(int argc, char **argv, const char *cmd,
+                   const cli_opt *opts, void (*help)(FILE *),
+                   cli_operands *operands);
+void cli_operands_free(cli_operands *ops);
+
+/* Prints "rtcbill CMD: <message>" and a pointer to --help; returns
+ * CLI_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
 
 /* Matches "--name VALUE" and "--name=VALUE" at argv[*i]. Returns 1 with
  * *value set (and *i moved past it), 0 when argv[*i] is another option,

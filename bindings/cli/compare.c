@@ -51,56 +51,28 @@ static void help(FILE *f) {
           cli_default_rules_dir());
 }
 
-static int usage_error(const char *fmt, const char *arg) {
-  fprintf(stderr, CLI_NAME " compare: ");
-  fprintf(stderr, fmt, arg);
-  fprintf(stderr, "\nTry '" CLI_NAME " compare --help'.\n");
-  return CLI_EXIT_USAGE;
-}
-
 /* Returns -1 to go on, or the exit status to return now. */
 static int parse_args(int argc, char **argv, cmp_opts *o) {
-  static const char *const names[] = {"--rules", "--against", "--out"};
-  bool only_files = false;
   memset(o, 0, sizeof *o);
-  o->files = calloc((size_t)argc + 1, sizeof *o->files);
-  if (o->files == NULL) {
-    fprintf(stderr, CLI_NAME ": %s\n", strerror(ENOMEM));
-    return CLI_EXIT_INVALID;
-  }
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    if (only_files || a[0] != '-' || strcmp(a, "-") == 0) {
-      o->files[o->nfiles++] = a;
-      continue;
-    }
-    if (strcmp(a, "--") == 0) {
-      only_files = true;
-      continue;
-    }
-    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-      help(stdout);
-      return CLI_EXIT_OK;
-    }
-    const char **slots[] = {&o->rules, &o->against, &o->out};
-    int hit = 0;
-    for (size_t k = 0; k < 3 && hit == 0; k++) {
-      hit = cli_option_value(argc, argv, &i, names[k], slots[k]);
-      if (hit < 0)
-        return usage_error("option '%s' needs a value", names[k]);
-    }
-    if (hit == 0)
-      return usage_error("unknown option '%s'", a);
-  }
+  const cli_opt opts[] = {{"--rules", &o->rules, NULL},
+                          {"--against", &o->against, NULL},
+                          {"--out", &o->out, NULL},
+                          {NULL, NULL, NULL}};
+  cli_operands files;
+  int status = cli_parse_args(argc, argv, "compare", opts, help, &files);
+  o->files = files.v;
+  o->nfiles = files.n;
+  if (status >= 0)
+    return status;
   if (o->against == NULL || o->against[0] == '\0')
-    return usage_error("%s", "missing --against B (the rules to compare "
-                             "with)");
+    return cli_usage_error("compare",
+                           "missing --against B (the rules to compare with)");
   if (o->out != NULL && o->out[0] == '\0')
-    return usage_error("%s", "--out needs a folder");
+    return cli_usage_error("compare", "--out needs a folder");
   if (o->nfiles == 0)
-    return usage_error("%s", "no input files");
+    return cli_usage_error("compare", "no input files");
   if (o->nfiles > UINT32_MAX)
-    return usage_error("%s", "too many input files");
+    return cli_usage_error("compare", "too many input files");
   if (o->rules == NULL)
     o->rules = cli_default_rules_dir();
   if (o->out == NULL)

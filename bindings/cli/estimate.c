@@ -60,13 +60,6 @@ static void help(FILE *f) {
           cli_default_rules_dir());
 }
 
-static int usage_error(const char *fmt, const char *arg) {
-  fprintf(stderr, CMD ": ");
-  fprintf(stderr, fmt, arg);
-  fprintf(stderr, "\nTry '" CMD " --help'.\n");
-  return CLI_EXIT_USAGE;
-}
-
 /* A whole number in decimal ('-' allowed, so that the core can say why
  * a negative count is wrong). Returns 0, or prints why and returns 1. */
 static int parse_count(const char *opt, const char *s, int64_t *out) {
@@ -83,26 +76,6 @@ static int parse_count(const char *opt, const char *s, int64_t *out) {
   }
   *out = (int64_t)v;
   return 0;
-}
-
-/* Matches "--name VALUE" and "--name=VALUE": 1 with *value set, 0 when
- * arg is another option, -1 when the value is missing. */
-static int option_value(int argc, char **argv, int *i, const char *name,
-                        const char **value) {
-  const char *a = argv[*i];
-  size_t n = strlen(name);
-  if (strncmp(a, name, n) != 0)
-    return 0;
-  if (a[n] == '=') {
-    *value = a + n + 1;
-    return 1;
-  }
-  if (a[n] != '\0')
-    return 0;
-  if (*i + 1 >= argc)
-    return -1;
-  *value = argv[++*i];
-  return 1;
 }
 
 /* Digits of v grouped by thousands with spaces: 1836000 -> "1 836 000".
@@ -339,33 +312,17 @@ static int to_json(rb_buf *b, const rb_rules_data *d,
 
 /* Returns -1 to go on, or the exit status to return now. */
 static int parse_args(int argc, char **argv, const char **v, bool *json) {
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-      help(stdout);
-      return CLI_EXIT_OK;
-    }
-    if (strcmp(a, "--json") == 0) {
-      *json = true;
-      continue;
-    }
-    if (a[0] != '-')
-      return usage_error("unexpected argument '%s'", a);
-    int hit = 0;
-    for (int k = 0; k < NOPT && hit == 0; k++) {
-      const char *prev = v[k];
-      hit = option_value(argc, argv, &i, option_names[k], &v[k]);
-      if (hit < 0)
-        return usage_error("option '%s' needs a value", option_names[k]);
-      if (hit > 0 && prev != NULL)
-        return usage_error("option '%s' is given twice", option_names[k]);
-    }
-    if (hit == 0)
-      return usage_error("unknown option '%s'", a);
-  }
+  cli_opt opts[NOPT + 2];
+  for (int k = 0; k < NOPT; k++)
+    opts[k] = (cli_opt){option_names[k], &v[k], NULL};
+  opts[NOPT] = (cli_opt){"--json", NULL, json};
+  opts[NOPT + 1] = (cli_opt){NULL, NULL, NULL};
+  int status = cli_parse_args(argc, argv, "estimate", opts, help, NULL);
+  if (status >= 0)
+    return status;
   for (int k = 0; k <= O_TIER; k++)
     if (v[k] == NULL)
-      return usage_error("missing %s", option_names[k]);
+      return cli_usage_error("estimate", "missing %s", option_names[k]);
   return -1;
 }
 

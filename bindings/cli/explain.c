@@ -105,68 +105,38 @@ static void help(FILE *f) {
           cli_default_rules_dir(), SESSIONS_DEFAULT);
 }
 
-static int usage_error(const char *fmt, const char *arg) {
-  fprintf(stderr, CLI_NAME " explain: ");
-  fprintf(stderr, fmt, arg);
-  fprintf(stderr, "\nTry '" CLI_NAME " explain --help'.\n");
-  return CLI_EXIT_USAGE;
-}
-
 static int parse_args(int argc, char **argv, xp_opts *o) {
-  static const char *const names[] = {"--bill", "--line", "--rules",
-                                      "--from", "--sessions"};
   const char *sessions = NULL;
-  bool only_files = false;
   memset(o, 0, sizeof *o);
   o->sessions = SESSIONS_DEFAULT;
-  o->files = calloc((size_t)argc + 1, sizeof *o->files);
-  if (o->files == NULL) {
-    fprintf(stderr, CLI_NAME ": %s\n", strerror(ENOMEM));
-    return CLI_EXIT_INVALID;
-  }
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    if (only_files || a[0] != '-' || strcmp(a, "-") == 0) {
-      o->files[o->nfiles++] = a;
-      continue;
-    }
-    if (strcmp(a, "--") == 0) {
-      only_files = true;
-      continue;
-    }
-    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-      help(stdout);
-      return CLI_EXIT_OK;
-    }
-    if (strcmp(a, "--json") == 0) {
-      o->json = true;
-      continue;
-    }
-    const char **slots[] = {&o->bill, &o->line, &o->rules, &o->from,
-                            &sessions};
-    int hit = 0;
-    for (size_t k = 0; k < 5 && hit == 0; k++) {
-      hit = cli_option_value(argc, argv, &i, names[k], slots[k]);
-      if (hit < 0)
-        return usage_error("option '%s' needs a value", names[k]);
-    }
-    if (hit == 0)
-      return usage_error("unknown option '%s'", a);
-  }
+  const cli_opt opts[] = {{"--bill", &o->bill, NULL},
+                          {"--line", &o->line, NULL},
+                          {"--rules", &o->rules, NULL},
+                          {"--from", &o->from, NULL},
+                          {"--sessions", &sessions, NULL},
+                          {"--json", NULL, &o->json},
+                          {NULL, NULL, NULL}};
+  cli_operands files;
+  int status = cli_parse_args(argc, argv, "explain", opts, help, &files);
+  o->files = files.v;
+  o->nfiles = files.n;
+  if (status >= 0)
+    return status;
   if (o->bill == NULL || strchr(o->bill, '/') == NULL)
-    return usage_error("%s", "missing --bill ACCOUNT/PERIOD");
+    return cli_usage_error("explain", "missing --bill ACCOUNT/PERIOD");
   if (sessions != NULL) {
     char *end;
     errno = 0;
     long long n = strtoll(sessions, &end, 10);
     if (errno != 0 || *end != '\0' || end == sessions || n < 0)
-      return usage_error("--sessions '%s' is not a count", sessions);
+      return cli_usage_error("explain", "--sessions '%s' is not a count",
+                             sessions);
     o->sessions = n;
   }
   if (o->from != NULL && o->nfiles > 0)
-    return usage_error("%s", "give either --from DIR or event files");
+    return cli_usage_error("explain", "give either --from DIR or event files");
   if (o->from == NULL && o->nfiles == 0)
-    return usage_error("%s", "no input files (or --from DIR)");
+    return cli_usage_error("explain", "no input files (or --from DIR)");
   return -1;
 }
 

@@ -64,59 +64,32 @@ static void help(FILE *f) {
           cli_default_rules_dir());
 }
 
-static int usage_error(const char *fmt, const char *arg) {
-  fprintf(stderr, CLI_NAME " simulate: ");
-  fprintf(stderr, fmt, arg);
-  fprintf(stderr, "\nTry '" CLI_NAME " simulate --help'.\n");
-  return CLI_EXIT_USAGE;
-}
-
 /* Returns -1 to go on, or the exit status to return now. */
 static int parse_args(int argc, char **argv, sim_opts *o) {
-  static const char *const names[] = {"--rules", "--until", "--out"};
   const char *until = NULL;
-  bool only_files = false;
   memset(o, 0, sizeof *o);
-  o->files = calloc((size_t)argc + 1, sizeof *o->files);
-  if (o->files == NULL) {
-    fprintf(stderr, CLI_NAME ": %s\n", strerror(ENOMEM));
-    return CLI_EXIT_INVALID;
-  }
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    if (only_files || a[0] != '-' || strcmp(a, "-") == 0) {
-      o->files[o->nfiles++] = a;
-      continue;
-    }
-    if (strcmp(a, "--") == 0) {
-      only_files = true;
-      continue;
-    }
-    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-      help(stdout);
-      return CLI_EXIT_OK;
-    }
-    const char **slots[] = {&o->rules, &until, &o->out};
-    int hit = 0;
-    for (size_t k = 0; k < 3 && hit == 0; k++) {
-      hit = cli_option_value(argc, argv, &i, names[k], slots[k]);
-      if (hit < 0)
-        return usage_error("option '%s' needs a value", names[k]);
-    }
-    if (hit == 0)
-      return usage_error("unknown option '%s'", a);
-  }
+  const cli_opt opts[] = {{"--rules", &o->rules, NULL},
+                          {"--until", &until, NULL},
+                          {"--out", &o->out, NULL},
+                          {NULL, NULL, NULL}};
+  cli_operands files;
+  int status = cli_parse_args(argc, argv, "simulate", opts, help, &files);
+  o->files = files.v;
+  o->nfiles = files.n;
+  if (status >= 0)
+    return status;
   if (o->out == NULL || o->out[0] == '\0')
-    return usage_error("%s", "missing --out DIR");
+    return cli_usage_error("simulate", "missing --out DIR");
   if (o->nfiles == 0)
-    return usage_error("%s", "no input files");
+    return cli_usage_error("simulate", "no input files");
   if (o->nfiles > UINT32_MAX)
-    return usage_error("%s", "too many input files");
+    return cli_usage_error("simulate", "too many input files");
   if (until != NULL) {
     if (rb_time_parse(until, strlen(until), &o->until, NULL) != RB_OK)
-      return usage_error("--until '%s' is not an RFC 3339 time "
-                         "(e.g. 2020-12-01T00:00:00+08:00)",
-                         until);
+      return cli_usage_error("simulate",
+                             "--until '%s' is not an RFC 3339 time "
+                             "(e.g. 2020-12-01T00:00:00+08:00)",
+                             until);
     o->has_until = true;
   }
   return -1;
