@@ -10,7 +10,7 @@ C_FILES = $(shell find core bindings tests bench -name '*.[ch]' 2>/dev/null)
 # Targets run one after another (deps before build before tests); the
 # compiler parallelism is CMake's.
 .NOTPARALLEL:
-.PHONY: all deps build test demo asan format clean
+.PHONY: all deps build test demo asan fuzz format clean
 
 all: build
 
@@ -32,8 +32,14 @@ asan: deps
 	cmake --build $(ASAN_BUILD) --parallel $(JOBS)
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure
 
+# Fuzzing (not part of `make test`): builds the libFuzzer targets with
+# clang into build-fuzz/ and runs each for SECONDS (tests/fuzz/run.sh).
+SECONDS ?= 600
+fuzz:
+	bash tests/fuzz/run.sh all $(SECONDS)
+
 format:
 	clang-format -i $(C_FILES)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
 #include "rtcbill.h"
 
 /* ---------------------------------------------------------------- */
@@ -84,73 +85,10 @@ static void t_free(void *ctx, void *ptr) {
 static const rb_allocator counting = {NULL, t_malloc, t_realloc, t_free};
 
 /* ---------------------------------------------------------------- */
-/* Rules as C data, a C policy (TRTC's defaults), sinks              */
+/* Sinks: the test's own output, not counted as the engine's memory  */
 /* ---------------------------------------------------------------- */
 
-#define TZ (8 * 3600)
-
-static int stub_cycle(void *ctx, const rb_cycle_query *q, rb_cycle *out) {
-  (void)ctx;
-  *out = q->first_app_at < 1598889600 ? RB_CYCLE_MONTHLY : RB_CYCLE_DAILY;
-  return RB_OK;
-}
-
-static int stub_exhaustion(void *ctx, const rb_exhaustion_query *q,
-                           rb_exhaustion_decision *out) {
-  (void)ctx;
-  out->action = q->bought_package ? RB_DECIDE_POSTPAID : RB_DECIDE_STOP;
-  out->reason = q->trial == RB_TRIAL_EXPIRED ? RB_STOP_TRIAL_EXPIRED
-                : q->trial == RB_TRIAL_NONE  ? RB_STOP_NO_PACKAGE
-                                             : RB_STOP_TRIAL_EXHAUSTED;
-  return RB_OK;
-}
-
-static const char *stub_error(void *ctx) {
-  (void)ctx;
-  return "";
-}
-
-static rb_rules *make_rules(void) {
-  rb_rules_data d;
-  memset(&d, 0, sizeof d);
-  strcpy(d.tariff.currency, "CNY");
-  d.tariff.tz_offset = TZ;
-  d.tariff.total_unit = 1000000;
-  d.tariff.ntiers = 4;
-  const char *names[4] = {"audio", "SD", "HD", "HD+"};
-  const int64_t px[4] = {0, 307200, 921600, INT64_MAX};
-  const rb_money price[4] = {700000000, 1400000000, 2800000000, 10500000000};
-  const int64_t f[4] = {1, 2, 4, 15};
-  for (int i = 0; i < 4; i++) {
-    strcpy(d.tariff.tiers[i].name, names[i]);
-    d.tariff.tiers[i].max_pixels = px[i];
-    d.tariff.tiers[i].price_per_1000 = price[i];
-    d.kinds[0].factors[i] = 1;
-    d.kinds[1].factors[i] = f[i];
-  }
-  d.nkinds = 2;
-  strcpy(d.kinds[0].name, "trial");
-  d.kinds[0].granted = true;
-  strcpy(d.kinds[1].name, "general");
-  d.trial_kind = 0;
-  d.trial_minutes = 10000;
-  d.trial_grant_from = 1570723200;
-  d.activation_delay = 300;
-  d.validity_months = 12;
-  d.norder = 4;
-  for (int i = 0; i < 4; i++)
-    d.order[i] = (rb_order_key)i;
-  d.daily_issue_delay = d.monthly_issue_delay = 36000;
-  d.grace_seconds = 86400;
-  d.reclaim_seconds = 60 * 86400;
-  strcpy(d.version, "alloc-test");
-  rb_policy p = {NULL, stub_cycle, stub_exhaustion, stub_error, NULL};
-  rb_rules *r = NULL;
-  char err[128];
-  if (rb_rules_new(&d, &p, &r, err, sizeof err) != RB_OK)
-    fail_msg("rules refused: %s", err);
-  return r;
-}
+#define TZ FIXTURE_TZ
 
 static int sink_bill(void *ctx, const rb_bill *b) {
   C.paused++;
@@ -265,7 +203,7 @@ static void run(rb_rules *rules, outcome *o) {
 static void test_alloc_fail_every_allocation(void **state) {
   (void)state;
   rb_set_allocator(&counting);
-  rb_rules *rules = make_rules();
+  rb_rules *rules = fixture_rules(NULL);
   long baseline = C.live;
 
   outcome ref;

@@ -12,52 +12,17 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
 #include "rtcbill.h"
 
 /* ---------------------------------------------------------------- */
 /* Fixture: the default TRTC rules as C data, a stub policy, a sink  */
 /* ---------------------------------------------------------------- */
 
-#define TZ (8 * 3600)
-
-typedef struct stub {
-  int cycle_calls;
-  int exhaustion_calls;
-  bool fail_exhaustion;
-} stub;
-
-static int stub_cycle(void *ctx, const rb_cycle_query *q, rb_cycle *out) {
-  stub *s = ctx;
-  s->cycle_calls++;
-  /* First app on or before 2020-08-31 (UTC+8) -> monthly. */
-  *out = q->first_app_at < 1598889600 ? RB_CYCLE_MONTHLY : RB_CYCLE_DAILY;
-  return RB_OK;
-}
-
-static int stub_exhaustion(void *ctx, const rb_exhaustion_query *q,
-                           rb_exhaustion_decision *out) {
-  stub *s = ctx;
-  s->exhaustion_calls++;
-  if (s->fail_exhaustion)
-    return RB_EPOLICY;
-  if (q->bought_package) {
-    out->action = RB_DECIDE_POSTPAID;
-    return RB_OK;
-  }
-  out->action = RB_DECIDE_STOP;
-  out->reason = q->trial == RB_TRIAL_EXPIRED     ? RB_STOP_TRIAL_EXPIRED
-                : q->trial == RB_TRIAL_NONE      ? RB_STOP_NO_PACKAGE
-                                                 : RB_STOP_TRIAL_EXHAUSTED;
-  return RB_OK;
-}
-
-static const char *stub_error(void *ctx) {
-  (void)ctx;
-  return "stub.lua:1: failed on purpose";
-}
+#define TZ FIXTURE_TZ
 
 typedef struct world {
-  stub policy;
+  fixture_policy policy;
   rb_rules *rules;
   rb_engine *engine;
   rb_arena *arena;
@@ -85,55 +50,9 @@ static int sink_notice(void *ctx, const rb_notice *n) {
   return rb_notice_to_json(n, TZ, &w->notices);
 }
 
-static void default_rules(rb_rules_data *d) {
-  memset(d, 0, sizeof *d);
-  strcpy(d->tariff.currency, "CNY");
-  d->tariff.tz_offset = TZ;
-  d->tariff.video_mode = RB_VIDEO_PER_STREAM;
-  d->tariff.total_unit = 1000000;
-  d->tariff.ntiers = 4;
-  const char *names[4] = {"audio", "SD", "HD", "HD+"};
-  const int64_t px[4] = {0, 307200, 921600, INT64_MAX};
-  const rb_money price[4] = {700000000, 1400000000, 2800000000,
-                             10500000000};
-  for (int i = 0; i < 4; i++) {
-    strcpy(d->tariff.tiers[i].name, names[i]);
-    d->tariff.tiers[i].max_pixels = px[i];
-    d->tariff.tiers[i].price_per_1000 = price[i];
-  }
-  d->nkinds = 2;
-  strcpy(d->kinds[0].name, "trial");
-  d->kinds[0].granted = true;
-  strcpy(d->kinds[1].name, "general");
-  const int64_t f[4] = {1, 2, 4, 15};
-  for (int i = 0; i < 4; i++) {
-    d->kinds[0].factors[i] = 1;
-    d->kinds[1].factors[i] = f[i];
-  }
-  d->trial_kind = 0;
-  d->trial_minutes = 10000;
-  d->trial_grant_from = 1570723200; /* 2019-10-11T00:00:00+08:00 */
-  d->activation_delay = 300;
-  d->validity_months = 12;
-  d->norder = 4;
-  d->order[0] = RB_ORDER_GRANTED_FIRST;
-  d->order[1] = RB_ORDER_EARLIEST_EXPIRY;
-  d->order[2] = RB_ORDER_EARLIEST_PURCHASE;
-  d->order[3] = RB_ORDER_ID;
-  d->daily_issue_delay = 36000;
-  d->monthly_issue_delay = 36000;
-  d->grace_seconds = 86400;
-  d->reclaim_seconds = 60 * 86400;
-  strcpy(d->version, "test");
-}
-
 static int setup(void **state) {
   world *w = calloc(1, sizeof *w);
-  rb_rules_data d;
-  default_rules(&d);
-  rb_policy p = {&w->policy, stub_cycle, stub_exhaustion, stub_error, NULL};
-  char err[256];
-  assert_int_equal(rb_rules_new(&d, &p, &w->rules, err, sizeof err), RB_OK);
+  w->rules = fixture_rules(&w->policy);
   rb_sink sink = {w, sink_bill, sink_notice, NULL};
   assert_int_equal(rb_engine_new(w->rules, &sink, &w->engine), RB_OK);
   w->arena = rb_arena_new();
