@@ -38,6 +38,16 @@ SECONDS ?= 600
 fuzz:
 	bash tests/fuzz/run.sh all $(SECONDS)
 
+# Installs the command, the libraries, rtcbill.h, rtcbill.pc and the
+# rules under PREFIX (docs/operations.md).
+PREFIX ?= /usr/local
+.PHONY: install
+install: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_INSTALL_PREFIX=$(PREFIX)
+	cmake --build $(BUILD) --parallel $(JOBS)
+	cmake --install $(BUILD)
+
 format:
 	clang-format -i $(C_FILES)
 

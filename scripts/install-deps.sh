@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # install-deps.sh: installs the Debian packages that building and testing
 # rtcbill needs (compiler, CMake, pkg-config, Lua 5.4, libuv, cmocka,
-# busted, lua-cjson, Python 3 for the acceptance runner, Chromium for the
-# report test). Safe to run again:
+# busted, lua-cjson, Python 3 for the acceptance runner and the daemon's
+# tests, Chromium for the report test, SQLite and http-parser for the
+# daemon). Safe to run again:
 # it checks each package with dpkg-query and prints nothing when all are
 # present. Depends on: dpkg and apt-get (Debian or Ubuntu), root or sudo.
 set -euo pipefail
@@ -11,7 +12,7 @@ set -euo pipefail
 # depends on is 5.4 and not an older interpreter pulled in by apt.
 first=(lua5.4)
 rest=(cmake pkg-config liblua5.4-dev lua-cjson libuv1-dev libcmocka-dev
-      lua-busted python3 chromium)
+      lua-busted python3 chromium libsqlite3-dev libhttp-parser-dev)
 
 die() {
   echo "install-deps: $*" >&2

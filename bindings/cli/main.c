@@ -50,6 +50,10 @@ static const command commands[] = {
      cli_compare},
     {"explain", "show how a bill line came to be", cli_explain},
     {"check", "validate a rules folder and run its self-tests", cli_check},
+    {"serve", "run the billing daemon: HTTP API, durable store, timers",
+     cli_serve},
+    {"verify", "replay a daemon's store and prove it consistent",
+     cli_verify},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
