@@ -74,9 +74,11 @@ int luaopen_rtcbill(lua_State *L) {
                                    {"simulate", rb__mod_simulate},
                                    {"check", rb__mod_check},
                                    {"estimate", rb__mod_estimate},
+                                   {"open_store", rb__mod_open_store},
                                    {"dir", m_dir},
                                    {NULL, NULL}};
   rb__mod_open_rules(L);
+  rb__mod_open_store_type(L);
   luaL_newlibtable(L, funcs);
   lua_pushvalue(L, -1);
   luaL_setfuncs(L, funcs, 1); /* each function gets the module table */

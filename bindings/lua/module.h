@@ -58,4 +58,8 @@ int rb__mod_estimate(lua_State *L);
 /* check.c: rtcbill.check(dir) */
 int rb__mod_check(lua_State *L);
 
+/* module_store.c: rtcbill.open_store(path), the "rtcbill.store" type */
+int rb__mod_open_store(lua_State *L);
+void rb__mod_open_store_type(lua_State *L); /* registers the metatable */
+
 #endif /* RTCBILL_LUA_MODULE_H */

@@ -74,6 +74,30 @@ def daemon_bills(client, accounts):
     return out
 
 
+def cents(s):
+    units, frac = s.split(".")
+    v = abs(int(units)) * 100 + int(frac)
+    return -v if s.startswith("-") else v
+
+
+def ops_report(binary, db, sim_bills):
+    """examples/ops/report.lua reads the store through the Lua module; its
+    revenue total must be simulate's."""
+    env = dict(os.environ, RTCBILL_LUA_CPATH=os.path.join(
+        os.path.dirname(os.path.abspath(binary)), "?.so"))
+    r = subprocess.run(["lua5.4", "examples/ops/report.lua", db],
+                       capture_output=True, text=True, env=env)
+    if r.returncode != 0:
+        return ["report.lua: exit %d: %s" % (r.returncode, r.stderr[-500:])]
+    total = sum(cents(b["total"]) for b in sim_bills)
+    want = "%s%d.%02d" % ("-" if total < 0 else "", abs(total) // 100,
+                          abs(total) % 100)
+    line = [l for l in r.stdout.splitlines() if l.startswith("total ")]
+    if not line or line[0].split()[-1] != want:
+        return ["report.lua total %s, simulate %s" % (line, want)]
+    return []
+
+
 def run_case(binary, name, files, rules, tmp):
     problems = []
     sim_out = os.path.join(tmp, "sim")
@@ -135,6 +159,7 @@ def run_case(binary, name, files, rules, tmp):
         if v.returncode != 0 or "verify: ok" not in v.stdout:
             problems.append("verify: exit %d\n%s" % (v.returncode,
                                                      v.stdout[-2000:]))
+        problems += ops_report(binary, d.db, sim_bills)
         d.start()
         c = d.client("read")
         if du.all_notices(c) != notices:
