@@ -85,6 +85,15 @@ def ops_report(binary, db, sim_bills):
     revenue total must be simulate's."""
     env = dict(os.environ, RTCBILL_LUA_CPATH=os.path.join(
         os.path.dirname(os.path.abspath(binary)), "?.so"))
+    if "ASAN_OPTIONS" in env:
+        # A sanitizer build's module needs the sanitizer runtimes loaded
+        # first into the (uninstrumented) lua5.4; the interpreter's own
+        # exit-time allocations are not ours to report.
+        runtimes = [subprocess.run(["gcc", "-print-file-name=" + lib],
+                                   capture_output=True, text=True)
+                    .stdout.strip() for lib in ("libasan.so", "libubsan.so")]
+        env["LD_PRELOAD"] = " ".join(runtimes)
+        env["ASAN_OPTIONS"] = env["ASAN_OPTIONS"] + ":detect_leaks=0"
     r = subprocess.run(["lua5.4", "examples/ops/report.lua", db],
                        capture_output=True, text=True, env=env)
     if r.returncode != 0:
