@@ -11,7 +11,8 @@
  *   GET  /v1/rules                     read, operator
  *   POST /v1/rules/reload              operator
  *   GET  /v1/clock, POST /v1/clock     read / operator (POST: test clock)
- * A missing or unknown token is 401, a token without the role 403. The
+ * A missing or unknown token is 401, a token without the role 403. Both
+ * POSTs that change state take an Idempotency-Key (idem.c). The
  * account view comes from the engine; bills and notices from the store,
  * through the loop thread's own read connection (indexed reads in WAL
  * mode never wait for the writer). Depends on: daemon_int.h.
@@ -247,16 +248,22 @@ static void clock_post(rb__daemon *d, rb__conn *c) {
                    "the clock is the wall clock; set clock = \"test\"");
     return;
   }
+  bool keyed;
+  char digest[RB__IDEM_DIGEST_LEN];
+  if (rb__idem_start(c, "POST /v1/clock", &keyed, digest) != 0 ||
+      (keyed && rb__idem_lookup(d, c, digest) != 0))
+    return;
   if (d->npending >= d->cfg->max_pending) {
     d->m.backpressure++;
     rb__http_error(c, 503, "busy", "too many batches waiting for the store");
     return;
   }
+  const char *idem = keyed ? digest : NULL;
   const char *s = c->body.data != NULL ? c->body.data : "";
   size_t n = c->body.len;
   if (n < 200 && strstr(s, "\"settle\"") != NULL &&
       strstr(s, "true") != NULL) {
-    rb__daemon_clock(d, c, RB_TIME_NONE, true);
+    rb__daemon_clock(d, c, RB_TIME_NONE, true, idem);
     return;
   }
   const char *k = n < 200 ? strstr(s, "\"now\"") : NULL;
@@ -270,7 +277,7 @@ static void clock_post(rb__daemon *d, rb__conn *c) {
                    "{\"settle\":true}");
     return;
   }
-  rb__daemon_clock(d, c, t, false);
+  rb__daemon_clock(d, c, t, false, idem);
 }
 
 static void health(rb__daemon *d, rb__conn *c) {

@@ -4,7 +4,8 @@
  * double quotes. Keys (docs/operations.md): listen, db, rules, clock,
  * watch_rules, max_body_bytes, max_batch_events, max_pending_batches,
  * max_connections, request_timeout_ms, idle_timeout_ms,
- * future_tolerance_seconds, and token.read / token.ingest /
+ * future_tolerance_seconds, idempotency_retention_hours,
+ * test_commit_delay_ms (for tests only), and token.read / token.ingest /
  * token.operator, each of which may be given several times.
  * Depends on: daemon_int.h, the C library.
  */
@@ -28,6 +29,7 @@ void rb_daemon_config_init(rb_daemon_config *c) {
   c->request_timeout_ms = 10000;
   c->idle_timeout_ms = 60000;
   c->future_tolerance = 300;
+  c->idempotency_retention_hours = 168;
 }
 
 void rb_daemon_config_free(rb_daemon_config *c) {
@@ -133,6 +135,10 @@ int rb_daemon_config_set(rb_daemon_config *c, const char *key,
        offsetof(rb_daemon_config, idle_timeout_ms), 1},
       {"future_tolerance_seconds", 0, 86400,
        offsetof(rb_daemon_config, future_tolerance), 2},
+      {"idempotency_retention_hours", 0, 87600,
+       offsetof(rb_daemon_config, idempotency_retention_hours), 1},
+      {"test_commit_delay_ms", 0, 60000,
+       offsetof(rb_daemon_config, test_commit_delay_ms), 1},
   };
   for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
     if (strcmp(key, nums[i].name) != 0)

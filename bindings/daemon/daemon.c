@@ -154,7 +154,30 @@ static void commit_work(uv_work_t *w) {
                        sizeof d->commit_err);
 }
 
+/* The same keyed request, posted again while j waited for its commit,
+ * gets j's answer (idem.c). */
+static void answer_replays(rb__job *j, bool ok) {
+  rb__reload_wait *w = j->replays;
+  j->replays = NULL;
+  while (w != NULL) {
+    rb__reload_wait *next = w->next;
+    if (ok)
+      rb__http_respond(w->conn, j->status, "application/json",
+                       j->body.data, j->body.len,
+                       j->status == 503 ? "Idempotent-Replayed: true\r\n"
+                                          "Retry-After: 1\r\n"
+                                        : "Idempotent-Replayed: true\r\n");
+    else
+      rb__http_error(w->conn, 503, "store_failed",
+                     "the store could not commit; retry after the restart");
+    rb__http_release(w->conn);
+    free(w);
+    w = next;
+  }
+}
+
 static void finish_reply(rb__daemon *d, rb__job *j, bool ok) {
+  answer_replays(j, ok);
   if (j->waits != NULL) {
     rb__reload_wait *w = j->waits;
     j->waits = NULL;
@@ -324,8 +347,16 @@ static void arm_clock(rb__daemon *d) {
   uv_timer_start(&d->clock_timer, on_clock, delay, 0);
 }
 
-int rb__daemon_clock(rb__daemon *d, rb__conn *c, rb_time to, bool settle) {
+int rb__daemon_clock(rb__daemon *d, rb__conn *c, rb_time to, bool settle,
+                     const char *idem_digest) {
   rb__job *j = begin_job(d);
+  if (j == NULL || (idem_digest != NULL &&
+                    rb__idem_record(j, c, idem_digest) != RB_OK)) {
+    d->cur = NULL;
+    rb__job_free(j);
+    rb__http_error(c, 503, "unavailable", "out of memory");
+    return 0;
+  }
   j->conn = c;
   c->refs++;
   rb_time now = rb_engine_now(d->engine);
@@ -611,6 +642,8 @@ static int setup(rb__daemon *d, char *err, size_t cap) {
   if (rb__store_open(&d->store, c->db, err, cap) != 0 ||
       rb__store_open_read(c->db, &d->rdb, err, cap) != 0)
     return 1;
+  d->store.idem_retention = (int64_t)c->idempotency_retention_hours * 3600;
+  d->store.delay_ms = c->test_commit_delay_ms;
   int64_t rows = rb__store_count(d->rdb, "SELECT count(*) FROM journal");
   if (rows < 0) {
     snprintf(err, cap, "%s: %s", c->db, sqlite3_errmsg(d->rdb));

@@ -66,6 +66,11 @@ typedef struct rb__out {
 struct rb__conn;
 struct rb__reload_wait;
 
+/* An Idempotency-Key has 1 to RB__IDEM_KEY_MAX visible ASCII characters;
+ * a digest is 64 hex digits and a NUL. */
+#define RB__IDEM_KEY_MAX 255
+#define RB__IDEM_DIGEST_LEN 65
+
 /* Everything one unit of work (a batch, a clock advance, a rules change)
  * gives the store, and the answer waiting for its commit. */
 typedef struct rb__job {
@@ -89,6 +94,13 @@ typedef struct rb__job {
   uint64_t t0_ns;
   bool is_batch;
   struct rb__reload_wait *waits; /* reload requests answered with it */
+  /* Idempotency: the request's key (or NULL) and the SHA-256 of its
+   * endpoint and body, stored with the answer in the job's transaction;
+   * `replays` are the same request posted again before the commit,
+   * answered with this job's answer. */
+  char *idem_key;
+  char idem_digest[RB__IDEM_DIGEST_LEN];
+  struct rb__reload_wait *replays;
   uint64_t events; /* accepted + duplicate, for the metrics */
 } rb__job;
 
@@ -108,7 +120,9 @@ int rb__job_out(rb__out **v, size_t *n, size_t *cap, int64_t seq,
 typedef struct rb__store {
   sqlite3 *db;
   sqlite3_stmt *ins_journal, *ins_usage, *ins_bill, *ins_notice,
-      *ins_rules, *upd_state;
+      *ins_rules, *upd_state, *ins_idem, *del_idem;
+  int64_t idem_retention; /* seconds of engine time; 0: forever */
+  uint64_t delay_ms;      /* tests only: hold each commit this long */
 } rb__store;
 
 typedef struct rb__state {
@@ -141,6 +155,12 @@ int rb__store_bills_json(sqlite3 *db, const char *account, const char *id,
 int rb__store_notices_json(sqlite3 *db, int64_t after, int64_t limit,
                            rb_buf *out);
 int64_t rb__store_count(sqlite3 *db, const char *sql);
+/* The stored answer of an idempotency key applied at or after
+ * not_before (engine time; INT64_MIN: any): *found, its body digest, the
+ * status and the body appended to out. RB_OK, RB_EIO or RB_ENOMEM. */
+int rb__store_idem_get(sqlite3 *db, const char *key, int64_t not_before,
+                       bool *found, char digest[RB__IDEM_DIGEST_LEN],
+                       int *status, rb_buf *out);
 
 /* ------------------------------------------------------------------ */
 /* Sink router and replay                                             */
@@ -198,6 +218,7 @@ typedef struct rb__metrics {
   uint64_t timer_firings;
   uint64_t commits, commit_batches_max;
   uint64_t backpressure;
+  uint64_t idem_replayed, idem_conflicts;
 } rb__metrics;
 
 void rb__metrics_latency(rb__metrics *m, uint64_t us);
@@ -221,9 +242,13 @@ typedef struct rb__conn {
   char field[32];
   size_t field_len;
   bool field_overflow, in_value, auth_overflow, expect_continue;
-  int want; /* the header value being read: 1 auth, 2 expect */
+  int want; /* the header value being read: 1 auth, 2 expect, 3 key */
   char auth[RB_DAEMON_TOKEN_MAX + 16];
   size_t auth_len;
+  /* Idempotency-Key: seen (even empty), too long or repeated (bad). */
+  char idem[RB__IDEM_KEY_MAX + 1];
+  size_t idem_len;
+  bool idem_seen, idem_bad;
   bool started;   /* a request's first bytes came */
   bool busy;      /* a request is being answered */
   bool keep_alive;
@@ -292,11 +317,35 @@ typedef struct rb__daemon {
   char port_str[16];
 } rb__daemon;
 
+/* ------------------------------------------------------------------ */
+/* Idempotency keys (idem.c)                                          */
+/* ------------------------------------------------------------------ */
+
+/* SHA-256 of a then b, as 64 lower-case hex digits. */
+void rb__sha256_hex(const void *a, size_t alen, const void *b, size_t blen,
+                    char out[RB__IDEM_DIGEST_LEN]);
+/* Reads the request's Idempotency-Key. Returns 1 when the request was
+ * answered (a malformed key: 400); else 0, with *keyed and, when keyed,
+ * the digest of endpoint and body. Call before the body is changed. */
+int rb__idem_start(rb__conn *c, const char *endpoint, bool *keyed,
+                   char digest[RB__IDEM_DIGEST_LEN]);
+/* Looks the key up among the jobs waiting for the store, then in the
+ * store. Returns 1 when the request was answered or will be (the stored
+ * answer, a 409 for another body, the answer of the same request still
+ * waiting for its commit), 0 when the key is new. */
+int rb__idem_lookup(rb__daemon *d, rb__conn *c,
+                    const char digest[RB__IDEM_DIGEST_LEN]);
+/* Records the key in job j (stored with its answer). RB_OK/RB_ENOMEM. */
+int rb__idem_record(rb__job *j, const rb__conn *c,
+                    const char digest[RB__IDEM_DIGEST_LEN]);
+
 /* Called by http.c for each complete request. */
 void rb__api_dispatch(rb__daemon *d, rb__conn *c);
 /* The API's work on the daemon (daemon.c). */
 int rb__daemon_batch(rb__daemon *d, rb__conn *c, unsigned roles);
-int rb__daemon_clock(rb__daemon *d, rb__conn *c, rb_time to, bool settle);
+/* idem_digest: the request's (rb__idem_start), or NULL without a key. */
+int rb__daemon_clock(rb__daemon *d, rb__conn *c, rb_time to, bool settle,
+                     const char *idem_digest);
 void rb__daemon_reload(rb__daemon *d, rb__conn *c);
 void rb__daemon_fatal(rb__daemon *d, const char *what);
 /* Hands a finished job to the writer (it is answered once durable). */

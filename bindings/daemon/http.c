@@ -7,7 +7,8 @@
  * has two batches in flight. Limits: the URL (8 KiB), the Authorization
  * header, the body (max_body_bytes: 413), the time to receive a whole
  * request (request_timeout_ms: 408) and the idle time of a keep-alive
- * connection (idle_timeout_ms); past max_connections a new connection
+ * connection (idle_timeout_ms); the headers read are Authorization,
+ * Expect and Idempotency-Key; past max_connections a new connection
  * gets a 503. Malformed requests get a 400 and the connection is
  * closed; nothing reaches the API. A connection waiting for a commit is
  * kept alive by a reference even if its client goes away.
@@ -274,6 +275,9 @@ static int cb_begin(http_parser *p) {
   c->field_len = 0;
   c->auth_len = 0;
   c->auth[0] = '\0';
+  c->idem_len = 0;
+  c->idem[0] = '\0';
+  c->idem_seen = c->idem_bad = false;
   c->in_value = c->auth_overflow = c->field_overflow = false;
   c->t0_ns = rb__now_ns();
   uv_timer_start(&c->timer, on_timer, c->d->cfg->request_timeout_ms, 0);
@@ -317,9 +321,16 @@ static int cb_value(http_parser *p, const char *at, size_t n) {
     c->want = c->field_overflow ? 0
               : strcmp(c->field, "authorization") == 0 ? 1
               : strcmp(c->field, "expect") == 0 ? 2
+              : strcmp(c->field, "idempotency-key") == 0 ? 3
                                                   : 0;
     if (c->want == 1)
       c->auth_len = 0;
+    if (c->want == 3) {
+      /* Two keys in one request are ambiguous: refused by the API. */
+      c->idem_bad = c->idem_bad || c->idem_seen;
+      c->idem_seen = true;
+      c->idem_len = 0;
+    }
   }
   if (c->want == 1) {
     if (c->auth_len + n >= sizeof c->auth) {
@@ -331,6 +342,16 @@ static int cb_value(http_parser *p, const char *at, size_t n) {
     c->auth[c->auth_len] = '\0';
   } else if (c->want == 2) {
     c->expect_continue = n >= 3 && memcmp(at, "100", 3) == 0;
+  } else if (c->want == 3) {
+    /* Blanks past the longest key may be the value's trailing ones,
+     * which the API trims; anything else there makes the key too long. */
+    for (size_t i = 0; i < n; i++) {
+      if (c->idem_len < RB__IDEM_KEY_MAX)
+        c->idem[c->idem_len++] = at[i];
+      else if (at[i] != ' ' && at[i] != '\t')
+        c->idem_bad = true;
+    }
+    c->idem[c->idem_len] = '\0';
   }
   return 0;
 }

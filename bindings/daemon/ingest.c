@@ -11,7 +11,11 @@
  * future_tolerance_seconds ahead is rejected as `in_future`; with the
  * test clock such an event moves the clock to itself, as in simulate.
  * Accepted and duplicate events are journaled with the time they were
- * applied at; rejected ones change nothing and are not journaled.
+ * applied at; rejected ones change nothing and are not journaled. A
+ * batch with an Idempotency-Key that was already answered gets that
+ * answer again without being applied (idem.c); the lookup comes after
+ * the role check, so a key never shows a token an answer it could not
+ * have had, and before the queue check, since it needs no commit.
  * Depends on: daemon_int.h, rtcbill.h.
  */
 #include <inttypes.h>
@@ -93,7 +97,11 @@ int rb__daemon_batch(rb__daemon *d, rb__conn *c, unsigned roles) {
     rb__http_error(c, 503, "unavailable", "shutting down");
     return 0;
   }
-  if (d->npending >= cfg->max_pending) {
+  bool keyed;
+  char digest[RB__IDEM_DIGEST_LEN];
+  if (rb__idem_start(c, "POST /v1/events", &keyed, digest) != 0)
+    return 0;
+  if (!keyed && d->npending >= cfg->max_pending) {
     d->m.backpressure++;
     rb__http_error(c, 503, "busy", "too many batches waiting for the store");
     return 0;
@@ -148,9 +156,24 @@ int rb__daemon_batch(rb__daemon *d, rb__conn *c, unsigned roles) {
                    "operator role");
     return 0;
   }
+  if (keyed) {
+    int answered = rb__idem_lookup(d, c, digest);
+    if (!answered && d->npending >= cfg->max_pending) {
+      d->m.backpressure++;
+      rb__http_error(c, 503, "busy",
+                     "too many batches waiting for the store");
+      answered = 1;
+    }
+    if (answered) {
+      free(v);
+      rb_arena_free(arena);
+      return 0;
+    }
+  }
 
   rb__job *j = rb__job_new();
-  if (j == NULL) {
+  if (j == NULL || (keyed && rb__idem_record(j, c, digest) != RB_OK)) {
+    rb__job_free(j);
     free(v);
     rb_arena_free(arena);
     rb__http_error(c, 503, "unavailable", "out of memory");

@@ -58,10 +58,15 @@ int rb__metrics_text(const rb__metrics *m, const char *rules_version,
       "rtcbill_http_responses_5xx_total %" PRIu64 "\n"
       "# HELP rtcbill_backpressure_total Requests refused with 503.\n"
       "# TYPE rtcbill_backpressure_total counter\n"
-      "rtcbill_backpressure_total %" PRIu64 "\n",
+      "rtcbill_backpressure_total %" PRIu64 "\n"
+      "# HELP rtcbill_idempotency_total Requests with a known "
+      "Idempotency-Key: answered again, or refused for another body.\n"
+      "# TYPE rtcbill_idempotency_total counter\n"
+      "rtcbill_idempotency_total{result=\"replayed\"} %" PRIu64 "\n"
+      "rtcbill_idempotency_total{result=\"conflict\"} %" PRIu64 "\n",
       m->events_accepted, m->events_duplicate, m->events_rejected, m->batches,
       m->http_requests, m->http_errors_4xx, m->http_errors_5xx,
-      m->backpressure);
+      m->backpressure, m->idem_replayed, m->idem_conflicts);
   if (rc != RB_OK)
     return rc;
   rc = rb_buf_printf(out,

@@ -58,6 +58,12 @@ typedef struct rb_daemon_config {
   uint64_t idle_timeout_ms;    /* keep-alive idle connection (60 s) */
   int64_t future_tolerance;    /* seconds an event may be ahead (300) */
   char *port_file;       /* if set, the bound port is written there */
+  /* Idempotency keys are kept this long by the engine's clock (168
+   * hours); 0 keeps them forever. */
+  uint64_t idempotency_retention_hours;
+  /* For tests only: each store commit is held this long first (0), so
+   * that a test can fill the queue and see the backpressure. */
+  uint64_t test_commit_delay_ms;
   size_t ntokens;
   rb_daemon_token tokens[RB_DAEMON_TOKENS_MAX];
 } rb_daemon_config;

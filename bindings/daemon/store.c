@@ -8,7 +8,10 @@
  * digest after the last commit). A commit writes a list of jobs in one
  * transaction, so a crash leaves either all of a group or none of it.
  * A usage id inserted twice as "accepted" fails the transaction: the
- * uniqueness check lives in the same transaction as the charge.
+ * uniqueness check lives in the same transaction as the charge. The
+ * idempotency keys (idem.c) are written with their job's rows and, in
+ * each commit, those older than the retention by the engine's clock are
+ * deleted; the replay never reads them.
  * Depends on: daemon_int.h, SQLite 3.
  */
 #include <inttypes.h>
@@ -37,6 +40,10 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS state(id INTEGER PRIMARY KEY CHECK(id = 1),"
     " journal_seq INTEGER, digest TEXT, now INTEGER, rules TEXT,"
     " bills INTEGER, notices INTEGER);"
+    "CREATE TABLE IF NOT EXISTS idempotency(key TEXT PRIMARY KEY,"
+    " digest TEXT NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL,"
+    " at INTEGER) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS idempotency_at ON idempotency(at);"
     "INSERT OR IGNORE INTO meta VALUES('schema', '1');";
 
 /* ------------------------------------------------------------------ */
@@ -90,6 +97,16 @@ void rb__job_free(rb__job *j) {
   for (size_t i = 0; i < j->nusage; i++)
     free(j->usage[i]);
   free(j->usage);
+  free(j->idem_key);
+  /* Waits are answered (and emptied) before a job is freed; what is left
+   * here is a job dropped at exit, whose connections are gone. */
+  rb__reload_wait *waits[2] = {j->waits, j->replays};
+  for (int l = 0; l < 2; l++)
+    while (waits[l] != NULL) {
+      rb__reload_wait *next = waits[l]->next;
+      free(waits[l]);
+      waits[l] = next;
+    }
   if (j->rules != NULL) {
     rb__rules_src_free(j->rules);
     free(j->rules);
@@ -184,6 +201,9 @@ int rb__store_open(rb__store *s, const char *path, char *err, size_t cap) {
        "INSERT OR REPLACE INTO state VALUES(1, (SELECT max(seq) FROM "
        "journal), ?, ?, ?, (SELECT count(*) FROM bills), "
        "(SELECT count(*) FROM notices))"},
+      {&s->ins_idem, "INSERT OR REPLACE INTO idempotency(key, digest, "
+                     "status, body, at) VALUES(?,?,?,?,?)"},
+      {&s->del_idem, "DELETE FROM idempotency WHERE at < ?"},
   };
   for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++)
     if (sqlite3_prepare_v2(s->db, stmts[i].sql, -1, stmts[i].st, NULL) !=
@@ -197,7 +217,8 @@ int rb__store_open(rb__store *s, const char *path, char *err, size_t cap) {
 
 void rb__store_close(rb__store *s) {
   sqlite3_stmt *all[] = {s->ins_journal, s->ins_usage, s->ins_bill,
-                         s->ins_notice, s->ins_rules, s->upd_state};
+                         s->ins_notice, s->ins_rules, s->upd_state,
+                         s->ins_idem,   s->del_idem};
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
     sqlite3_finalize(all[i]);
   if (s->db != NULL)
@@ -261,11 +282,23 @@ static int write_job(rb__store *s, const rb__job *j) {
   if (write_outs(s->ins_bill, j->bills, j->nbills) != 0 ||
       write_outs(s->ins_notice, j->notices, j->nnotices) != 0)
     return -1;
+  if (j->idem_key != NULL) {
+    sqlite3_bind_text(s->ins_idem, 1, j->idem_key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s->ins_idem, 2, j->idem_digest, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s->ins_idem, 3, j->status);
+    sqlite3_bind_text(s->ins_idem, 4, j->body.data ? j->body.data : "",
+                      (int)j->body.len, SQLITE_STATIC);
+    bind_time(s->ins_idem, 5, j->now);
+    if (step_reset(s->ins_idem) != 0)
+      return -1;
+  }
   return 0;
 }
 
 int rb__store_commit(rb__store *s, rb__job *list, char *err, size_t cap) {
   char *msg = NULL;
+  if (s->delay_ms > 0)
+    uv_sleep((unsigned)s->delay_ms);
   if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK) {
     snprintf(err, cap, "BEGIN: %s", msg ? msg : "failed");
     sqlite3_free(msg);
@@ -294,6 +327,16 @@ int rb__store_commit(rb__store *s, rb__job *list, char *err, size_t cap) {
       fail(s->db, err, cap, "commit");
       sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
       return -1;
+    }
+    /* Keys past the retention go; the index on `at` keeps this cheap. */
+    if (s->idem_retention > 0 && last->now != RB_TIME_NONE &&
+        last->now > INT64_MIN + s->idem_retention) {
+      sqlite3_bind_int64(s->del_idem, 1, last->now - s->idem_retention);
+      if (step_reset(s->del_idem) != 0) {
+        fail(s->db, err, cap, "commit");
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+      }
     }
   }
   if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
@@ -389,6 +432,37 @@ int rb__store_rules_src(sqlite3 *db, const char *version, rb__rules_src *out,
   }
   sqlite3_finalize(st);
   return 0;
+}
+
+int rb__store_idem_get(sqlite3 *db, const char *key, int64_t not_before,
+                       bool *found, char digest[RB__IDEM_DIGEST_LEN],
+                       int *status, rb_buf *out) {
+  sqlite3_stmt *st = NULL;
+  *found = false;
+  /* A key stored without an engine time (none had passed yet) is the
+   * oldest there is, but the retention counts from the engine's clock,
+   * which then had not started: such a key is kept. */
+  if (sqlite3_prepare_v2(db,
+                         "SELECT digest, status, body FROM idempotency "
+                         "WHERE key = ? AND (at IS NULL OR at >= ?)",
+                         -1, &st, NULL) != SQLITE_OK)
+    return RB_EIO;
+  sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, not_before);
+  int rc = RB_OK, step = sqlite3_step(st);
+  if (step == SQLITE_ROW) {
+    const char *dg = (const char *)sqlite3_column_text(st, 0);
+    snprintf(digest, RB__IDEM_DIGEST_LEN, "%s", dg ? dg : "");
+    *status = sqlite3_column_int(st, 1);
+    const char *b = (const char *)sqlite3_column_text(st, 2);
+    rc = rb_buf_append(out, b ? b : "",
+                       b ? (size_t)sqlite3_column_bytes(st, 2) : 0);
+    *found = rc == RB_OK;
+  } else if (step != SQLITE_DONE) {
+    rc = RB_EIO;
+  }
+  sqlite3_finalize(st);
+  return rc;
 }
 
 int rb__store_bills_json(sqlite3 *db, const char *account, const char *id,

@@ -21,9 +21,24 @@ requests, keep-alive, reload, the real clock, catch-up and shutdown.
              clock in 2020 is caught up on a real-clock start (missed
              bills issued once, not again on the next start)
   shutdown   SIGTERM while a batch is in flight: it is answered, exit 0
+  idempotency
+             a top-up posted twice with one Idempotency-Key (its answer
+             "lost") is applied once and answered twice byte for byte;
+             the key with another body or endpoint is 409; malformed keys
+             are 400; the role check comes first; POST /v1/clock takes
+             keys too; keys survive a restart (verify passes) and expire
+             after idempotency_retention_hours of engine time
+  backpressure
+             max_pending_batches = 1 and test_commit_delay_ms hold the
+             queue full: a third batch gets 503 + Retry-After + a JSON
+             error and changes nothing (balance, journal, its key), and
+             succeeds when posted again; a keyed batch posted again while
+             its first copy waits for the store is answered with it and
+             applied once
 
 usage: test_http.py BINARY
 """
+import decimal
 import json
 import os
 import shutil
@@ -402,6 +417,280 @@ def test_clock(binary):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def topup(amount, at="2020-10-06T21:00:00+08:00", account="A1"):
+    return ('{"type":"topup","account":"%s","at":"%s","amount":"%s"}\n' %
+            (account, at, amount)).encode()
+
+
+def balance(c, account="A1"):
+    return decimal.Decimal(c.json("GET", "/v1/accounts/" + account)
+                           ["balance"])
+
+
+def keyed(c, key, body, path="/v1/events"):
+    return c.request("POST", path, body, headers={"Idempotency-Key": key})
+
+
+def test_idempotency(binary):
+    tmp = tempfile.mkdtemp(prefix="rtcbill-idem-")
+    d = du.Daemon(binary, workdir=tmp,
+                  extra={"idempotency_retention_hours": 48})
+    d.start()
+    D = decimal.Decimal
+    try:
+        op = d.client("operator")
+        op.json("POST", "/v1/events", ACCOUNT + b"\n" + APP + b"\n")
+        b0 = balance(op)
+        rows = metric(op, "rtcbill_journal_rows")
+        body = topup("5.00")
+        st, first, h1 = keyed(op, "k-1", body)
+        check(st == 200 and json.loads(first)["accepted"] == 1 and
+              "Idempotent-Replayed" not in h1,
+              "idem: first post: %d %s" % (st, first[:200]))
+        check(balance(op) == b0 + D("5.00"), "idem: the top-up applies")
+        # The answer was "lost": the client posts the same batch again.
+        for _ in range(2):
+            st, again, h2 = keyed(op, "k-1", body)
+            check(st == 200 and again == first and
+                  h2.get("Idempotent-Replayed") == "true",
+                  "idem: a retry gets the stored answer: %d %s %s" %
+                  (st, again[:200], h2))
+        check(balance(op) == b0 + D("5.00"),
+              "idem: a retry applied the top-up again: %s" % balance(op))
+        check(metric(op, "rtcbill_journal_rows") == rows + 1,
+              "idem: a retry changed the journal")
+        check(metric(op, 'rtcbill_idempotency_total{result="replayed"}') ==
+              2, "idem: replays counted")
+        # The same key for another body, or another endpoint: 409.
+        for path, other in (("/v1/events", topup("6.00")),
+                            ("/v1/events", body + b"\n"),
+                            ("/v1/clock",
+                             b'{"now":"2020-10-06T22:00:00+08:00"}')):
+            st, data, _ = keyed(op, "k-1", other, path)
+            err = json.loads(data)
+            check(st == 409 and err["error"] == "idempotency_key_reused" and
+                  "message" in err, "idem: key reused on %s: %d %s" %
+                  (path, st, data[:200]))
+        check(balance(op) == b0 + D("5.00") and
+              op.json("GET", "/v1/clock")["now"] ==
+              "2020-10-06T21:00:00+08:00",
+              "idem: a conflicting request changed the state")
+        # Without a key the same body is a new top-up.
+        op.json("POST", "/v1/events", body)
+        check(balance(op) == b0 + D("10.00"), "idem: unkeyed top-up")
+        # Malformed keys: 400 and nothing applied.
+        rows = metric(op, "rtcbill_journal_rows")
+        for name, key in (("empty", ""), ("too long", "k" * 256),
+                          ("space", "a b"), ("control", "a\x01b"),
+                          ("non-ASCII", "cl\u00e9")):
+            hdr = ("Authorization: Bearer %s\r\nIdempotency-Key: " %
+                   du.TOKENS["operator"]).encode() + key.encode() + b"\r\n"
+            req = (b"POST /v1/events HTTP/1.1\r\n" + hdr +
+                   b"Content-Length: %d\r\nConnection: close\r\n\r\n" %
+                   len(body) + body)
+            out = du.raw_request(d.port, req)
+            # A control character is already malformed HTTP (http-parser).
+            check(out.startswith(b"HTTP/1.1 400") and
+                  (b'"bad_idempotency_key"' in out or name == "control"),
+                  "idem: %s key: %r" % (name, out[:120]))
+        hdr = ("Authorization: Bearer %s\r\n" % du.TOKENS["operator"]).encode()
+        out = du.raw_request(d.port, b"POST /v1/events HTTP/1.1\r\n" + hdr +
+                             b"Idempotency-Key: k-a\r\nIdempotency-Key: "
+                             b"k-b\r\nContent-Length: %d\r\n"
+                             b"Connection: close\r\n\r\n" % len(body) +
+                             body)
+        check(out.startswith(b"HTTP/1.1 400"), "idem: two keys: %r" %
+              out[:80])
+        check(balance(op) == b0 + D("10.00") and
+              metric(op, "rtcbill_journal_rows") == rows,
+              "idem: a malformed key changed the state")
+        # The longest key; a key is trimmed of trailing blanks.
+        long_key = "L" * 255
+        st, data, _ = keyed(op, long_key, topup("1.00"))
+        check(st == 200 and json.loads(data)["accepted"] == 1,
+              "idem: a 255-character key: %d" % st)
+        out = du.raw_request(d.port, b"POST /v1/events HTTP/1.1\r\n" + hdr +
+                             b"Idempotency-Key: " + long_key.encode() +
+                             b"  \r\nContent-Length: %d\r\n"
+                             b"Connection: close\r\n\r\n" %
+                             len(topup("1.00")) + topup("1.00"))
+        check(out.startswith(b"HTTP/1.1 200") and
+              b"Idempotent-Replayed: true" in out,
+              "idem: a key with trailing blanks: %r" % out[:200])
+        check(balance(op) == b0 + D("11.00"), "idem: long key applied once")
+        # The role check comes before the key: an ingest token replaying
+        # the operator's top-up is refused, not answered.
+        ing = d.client("ingest")
+        st, data, _ = keyed(ing, "k-1", body)
+        check(st == 403, "idem: ingest token with an operator key: %d" % st)
+        st, u1, _ = keyed(ing, "u-batch", usage(1) + b"\n")
+        st2, u2, _ = keyed(ing, "u-batch", usage(1) + b"\n")
+        check(st == st2 == 200 and u1 == u2 and
+              json.loads(u1)["accepted"] == 1,
+              "idem: a keyed usage batch: %s %s" % (u1[:100], u2[:100]))
+        ing.close()
+        # POST /v1/clock takes a key as well.
+        tick = b'{"now":"2020-10-07T08:00:00+08:00"}'
+        st, c1, _ = keyed(op, "c-1", tick, "/v1/clock")
+        st2, c2, h = keyed(op, "c-1", tick, "/v1/clock")
+        check(st == st2 == 200 and c1 == c2 and
+              h.get("Idempotent-Replayed") == "true",
+              "idem: clock with a key: %s %s" % (c1, c2))
+        # k-2 is applied a day and a half after k-1.
+        body2 = topup("2.00", at="2020-10-08T09:00:00+08:00")
+        st, second, _ = keyed(op, "k-2", body2)
+        check(st == 200 and balance(op) == b0 + D("13.00"), "idem: k-2")
+        op.close()
+        check(d.stop() == 0, "idem: SIGTERM")
+        v = subprocess.run([binary, "verify", "--db", d.db],
+                           capture_output=True, text=True)
+        check(v.returncode == 0, "idem: verify: %s" % v.stdout)
+        # Keys survive a restart.
+        d.start()
+        op = d.client("operator")
+        check(balance(op) == b0 + D("13.00"), "idem: restart balance")
+        st, again, _ = keyed(op, "k-1", body)
+        check(st == 200 and again == first,
+              "idem: after a restart the stored answer: %d %s" %
+              (st, again[:200]))
+        st, _, _ = keyed(op, "k-1", topup("6.00"))
+        check(st == 409, "idem: after a restart another body: %d" % st)
+        check(balance(op) == b0 + D("13.00"),
+              "idem: a retry after the restart applied again")
+        # Retention: 48 hours of engine time. At 10-09 10:00, k-1 (10-06
+        # 21:00) is gone and k-2 (10-08 09:00) is kept.
+        op.json("POST", "/v1/clock", b'{"now":"2020-10-09T10:00:00+08:00"}')
+        st, again, _ = keyed(op, "k-2", body2)
+        check(st == 200 and again == second and
+              balance(op) == b0 + D("13.00"),
+              "idem: k-2 kept within the retention: %d" % st)
+        st, data, h = keyed(op, "k-1", body)
+        check(st == 200 and "Idempotent-Replayed" not in h and
+              balance(op) == b0 + D("18.00"),
+              "idem: k-1 expired, applied anew: %d %s %s" %
+              (st, data[:100], balance(op)))
+        op.close()
+        check(d.stop() == 0, "idem: second SIGTERM")
+        v = subprocess.run([binary, "verify", "--db", d.db],
+                           capture_output=True, text=True)
+        check(v.returncode == 0, "idem: verify at the end: %s" % v.stdout)
+    finally:
+        d.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def wait_for(cond, what, timeout=10.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if cond():
+            return True
+        time.sleep(0.005)
+    check(False, "timed out waiting for " + what)
+    return False
+
+
+def test_backpressure(binary):
+    tmp = tempfile.mkdtemp(prefix="rtcbill-bp-")
+    d = du.Daemon(binary, workdir=tmp,
+                  extra={"max_pending_batches": 1,
+                         "test_commit_delay_ms": 1500})
+    d.start()
+    D = decimal.Decimal
+    results = {}
+
+    def post(name, body, key=None):
+        c = d.client("operator")
+        try:
+            h = {"Idempotency-Key": key} if key else None
+            results[name] = c.request("POST", "/v1/events", body, headers=h)
+        except Exception as e:  # noqa: BLE001
+            results[name] = e
+        c.close()
+
+    def start(name, body, key=None):
+        t = threading.Thread(target=post, args=(name, body, key))
+        t.start()
+        return t
+
+    try:
+        op = d.client("operator")
+        op.json("POST", "/v1/events", ACCOUNT + b"\n" + APP + b"\n")
+        b0 = balance(op)
+        rows = metric(op, "rtcbill_journal_rows")
+        # A is applied and its commit held; B waits behind it: the queue
+        # (one batch) is full.
+        ta = start("A", topup("1.00"))
+        wait_for(lambda: balance(op) == b0 + D("1.00"), "A applied")
+        tb = start("B", topup("2.00"))
+        wait_for(lambda: op.json("GET", "/healthz")["pending"] == 1,
+                 "B queued")
+        # C (with a key) and D (without) are refused at once.
+        c_body = topup("4.00")
+        st, data, h = keyed(op, "bp-c", c_body)
+        st2, data2, h2 = op.request("POST", "/v1/events", topup("8.00"))
+        check("A" not in results and "B" not in results,
+              "backpressure: the refusals came after the commits")
+        for name, s_, dat, hd in (("keyed", st, data, h),
+                                  ("unkeyed", st2, data2, h2)):
+            check(s_ == 503 and hd.get("Retry-After") == "1",
+                  "backpressure: %s: %d %s" % (name, s_, hd))
+            try:
+                err = json.loads(dat)
+            except ValueError:
+                err = {}
+            check(err.get("error") == "busy" and "message" in err,
+                  "backpressure: %s: JSON error %r" % (name, dat[:200]))
+        check(balance(op) == b0 + D("3.00"),
+              "backpressure: a refused batch changed the balance: %s" %
+              balance(op))
+        ta.join(30)
+        tb.join(30)
+        for name in ("A", "B"):
+            r = results.get(name)
+            check(not isinstance(r, Exception) and r is not None and
+                  r[0] == 200 and json.loads(r[1])["accepted"] == 1,
+                  "backpressure: %s answered: %s" % (name, r))
+        check(metric(op, "rtcbill_journal_rows") == rows + 2,
+              "backpressure: the journal holds A and B only")
+        check(metric(op, "rtcbill_backpressure_total") == 2,
+              "backpressure: refusals counted")
+        # Later the refused batch goes through, under the same key.
+        st, data, h = keyed(op, "bp-c", c_body)
+        check(st == 200 and json.loads(data)["accepted"] == 1 and
+              "Idempotent-Replayed" not in h and
+              balance(op) == b0 + D("7.00"),
+              "backpressure: the retry succeeds: %d %s" % (st, data[:200]))
+        # A keyed batch posted again while its first copy waits for the
+        # store: answered with the first one's answer, applied once.
+        rows = metric(op, "rtcbill_journal_rows")
+        e_body = topup("16.00")
+        te = start("E", e_body, "bp-e")
+        wait_for(lambda: balance(op) == b0 + D("23.00"), "E applied")
+        t0 = time.time()
+        tr = start("E2", e_body, "bp-e")
+        st, data, _ = keyed(op, "bp-e", topup("32.00"))
+        check(st == 409 and time.time() - t0 < 1.0,
+              "backpressure: another body under a waiting key: %d" % st)
+        te.join(30)
+        tr.join(30)
+        e1, e2 = results.get("E"), results.get("E2")
+        check(not isinstance(e1, Exception) and not isinstance(e2, Exception)
+              and e1[0] == e2[0] == 200 and e1[1] == e2[1] and
+              e2[2].get("Idempotent-Replayed") == "true",
+              "backpressure: a repeat while waiting: %s %s" % (e1, e2))
+        check(balance(op) == b0 + D("23.00") and
+              metric(op, "rtcbill_journal_rows") == rows + 1,
+              "backpressure: the repeat applied again")
+        op.close()
+        check(d.stop() == 0, "backpressure: SIGTERM")
+        v = subprocess.run([binary, "verify", "--db", d.db],
+                           capture_output=True, text=True)
+        check(v.returncode == 0, "backpressure: verify: %s" % v.stdout)
+    finally:
+        d.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def test_shutdown(binary):
     d = du.Daemon(binary).start()
     try:
@@ -448,7 +737,7 @@ def main():
         return 2
     binary = os.path.abspath(sys.argv[1])
     for t in (test_auth, test_malformed, test_http, test_reload, test_clock,
-              test_shutdown):
+              test_idempotency, test_backpressure, test_shutdown):
         n = len(FAILS)
         try:
             t(binary)
