@@ -3,8 +3,10 @@
  * Event strings and segment arrays are many, small and freed together, so
  * they come from 64 KiB chunks carved front to back; a request larger
  * than a chunk gets a chunk of its own. Every allocation is aligned for
- * any type (max_align_t). Depends on: rtcbill.h and the C standard
- * library.
+ * any type (max_align_t); the reader's fast path packs an event's
+ * strings and segments into one 8-aligned block (rb__arena_alloc8), and
+ * the engine keeps usage ids as unaligned text (rb__arena_alloc_bytes).
+ * Depends on: rtcbill.h, alloc.h and the C standard library.
  */
 
 /* uv.h, included by rtcbill.h, needs the POSIX thread types, which a
@@ -72,19 +74,13 @@ void rb_arena_free(rb_arena *a) {
   rb__free(a);
 }
 
-void *rb_arena_alloc(rb_arena *a, size_t size) {
-  if (a == NULL)
-    return NULL;
-  /* A zero-byte request still gets a distinct pointer, like rb__malloc(1),
-   * so callers never mistake it for a failure. */
-  if (size == 0)
-    size = 1;
-  if (size > SIZE_MAX - (ALIGN - 1))
-    return NULL;
-  size = (size + ALIGN - 1) & ~(ALIGN - 1);
-
+/* Carves size bytes (already a multiple of align) aligned to align, a
+ * power of two no larger than ALIGN, from the head chunk, or from a new
+ * one. Padding skipped for alignment counts as used. */
+static void *carve(rb_arena *a, size_t size, size_t align) {
   chunk *c = a->head;
-  if (c == NULL || c->cap - c->used < size) {
+  size_t off = c != NULL ? (c->used + align - 1) & ~(align - 1) : 0;
+  if (c == NULL || off > c->cap || c->cap - off < size) {
     if (size > CHUNK_DATA) {
       /* A large request gets a chunk of exactly its size, linked behind
        * the current head, so that the head's free space keeps serving
@@ -107,11 +103,38 @@ void *rb_arena_alloc(rb_arena *a, size_t size) {
       return NULL;
     c->next = a->head;
     a->head = c;
+    off = 0;
   }
-  void *p = (char *)c->data + c->used;
-  c->used += size;
-  a->used += size;
+  void *p = (char *)c->data + off;
+  a->used += off - c->used + size;
+  c->used = off + size;
   return p;
+}
+
+void *rb_arena_alloc(rb_arena *a, size_t size) {
+  if (a == NULL)
+    return NULL;
+  /* A zero-byte request still gets a distinct pointer, like rb__malloc(1),
+   * so callers never mistake it for a failure. */
+  if (size == 0)
+    size = 1;
+  if (size > SIZE_MAX - (ALIGN - 1))
+    return NULL;
+  return carve(a, (size + ALIGN - 1) & ~(ALIGN - 1), ALIGN);
+}
+
+void *rb__arena_alloc8(rb_arena *a, size_t size) {
+  if (a == NULL || size > SIZE_MAX - 7)
+    return NULL;
+  if (size == 0)
+    size = 1;
+  return carve(a, (size + 7) & ~(size_t)7, 8);
+}
+
+void *rb__arena_alloc_bytes(rb_arena *a, size_t size) {
+  if (a == NULL)
+    return NULL;
+  return carve(a, size == 0 ? 1 : size, 1);
 }
 
 char *rb_arena_strndup(rb_arena *a, const char *s, size_t len) {

@@ -47,6 +47,8 @@ static int reserve(rb_buf *b, size_t n) {
   return RB_OK;
 }
 
+int rb__buf_reserve(rb_buf *b, size_t n) { return reserve(b, n); }
+
 int rb_buf_append(rb_buf *b, const char *s, size_t n) {
   if (b == NULL || (s == NULL && n > 0))
     return RB_EINVAL;
@@ -124,6 +126,24 @@ static const char *escape_of(unsigned char c, char tmp[7]) {
 int rb_buf_json_string(rb_buf *b, const char *s) {
   if (b == NULL || s == NULL)
     return RB_EINVAL;
+  /* Ids, names and times almost never need an escape: copy them whole
+   * when a first look finds nothing to escape. */
+  const unsigned char *q = (const unsigned char *)s;
+  while (*q >= 0x20 && *q != '"' && *q != '\\')
+    q++;
+  if (*q == '\0') {
+    size_t len = (size_t)(q - (const unsigned char *)s);
+    int rc = reserve(b, len + 2);
+    if (rc != RB_OK)
+      return rc;
+    char *out = b->data + b->len;
+    out[0] = '"';
+    memcpy(out + 1, s, len);
+    out[len + 1] = '"';
+    out[len + 2] = '\0';
+    b->len += len + 2;
+    return RB_OK;
+  }
   char tmp[7];
   /* Measure first and grow once, so that a failure appends nothing. */
   size_t n = 2;

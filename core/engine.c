@@ -207,7 +207,28 @@ int rb__enable_postpaid(rb_engine *e, uint32_t app, rb_postpaid_reason why) {
 /* Timers                                                           */
 /* ---------------------------------------------------------------- */
 
-static int fire(rb_engine *e, const rb_timer *t) {
+int rb__timer_add(rb_engine *e, rb_time due, uint32_t kind,
+                  uint64_t payload) {
+  if (!e->ordered)
+    return rb_timerq_add(e->timers, due, kind, payload);
+  uint64_t seq = e->firing ? e->fired.seq
+                           : (e->position << 16) | (e->scheduled++ & 0xFFFF);
+  return rb__timerq_add_seq(e->timers, due, kind, seq, payload);
+}
+
+void rb_engine_set_position(rb_engine *e, uint64_t position) {
+  e->ordered = true;
+  e->position = position;
+  e->scheduled = 0;
+}
+
+bool rb_engine_firing(const rb_engine *e, rb_timer *out) {
+  if (e->firing && out != NULL)
+    *out = e->fired;
+  return e->firing;
+}
+
+static int fire_timer(rb_engine *e, const rb_timer *t) {
   uint32_t hi = (uint32_t)(t->payload >> 32), lo = (uint32_t)t->payload;
   switch (t->kind) {
   case RB__T_EXPIRY:
@@ -235,7 +256,10 @@ int rb_engine_advance(rb_engine *e, rb_time t) {
     rb_time before = e->now;
     if (tm.due > e->now || e->now == RB_TIME_NONE)
       e->now = tm.due;
-    int rc = fire(e, &tm);
+    e->firing = true;
+    e->fired = tm;
+    int rc = fire_timer(e, &tm);
+    e->firing = false;
     if (rc == RB_ENOMEM) {
       /* The handlers reserve before they change anything: put the timer
        * back in its place and let the caller retry. */
@@ -342,8 +366,10 @@ static int create_app(rb_engine *e, uint32_t account, const rb_event *ev) {
   p->id = ev->app;
   p->account = account;
   p->created = ev->at;
-  for (int t = 0; t < RB_MAX_TIERS; t++)
+  for (int t = 0; t < RB_MAX_TIERS; t++) {
     p->today[t].day = RB_TIME_NONE;
+    p->hot[t] = RB__NONE;
+  }
   (void)rb__map_insert(&e->app_index, rb__hash_u64((uint64_t)ev->app), idx);
   (void)link_app(e, a, idx);
   e->napps++;
@@ -490,9 +516,47 @@ static int apply(rb_engine *e, const rb_event *ev, uint32_t account,
   }
 }
 
+/* Where a lookup of h would start in m. */
+static size_t map_home(const rb__map *m, uint64_t h) {
+  return (size_t)h & (m->cap - 1);
+}
+
+void rb_engine_prefetch(const rb_engine *e, const rb_event *ev, int stage) {
+#if defined(__GNUC__)
+  if (e == NULL || ev == NULL || ev->type != RB_EV_USAGE ||
+      e->app_index.cap == 0)
+    return;
+  /* Each stage reads only what the stage before fetched, so that none
+   * waits on memory: the index slots of the app (and of the usage id,
+   * in the large id table), then the app, then its account. */
+  size_t i = map_home(&e->app_index, rb__hash_u64((uint64_t)ev->app));
+  if (stage <= 0) {
+    __builtin_prefetch(&e->app_index.hashes[i]);
+    __builtin_prefetch(&e->app_index.vals[i]);
+    if (e->usage_cap > 0 && ev->id != NULL) {
+      uint64_t h = rb__hash_bytes(ev->id, strlen(ev->id), 1);
+      __builtin_prefetch(&e->usage_slots[(uint32_t)h & (e->usage_cap - 1)]);
+    }
+    return;
+  }
+  uint32_t v = e->app_index.vals[i];
+  if (v >= e->napps)
+    return;
+  if (stage == 1)
+    __builtin_prefetch(&e->apps[v]);
+  else if (e->apps[v].account < e->naccounts)
+    __builtin_prefetch(&e->accounts[e->apps[v].account]);
+#else
+  (void)e;
+  (void)ev;
+  (void)stage;
+#endif
+}
+
 int rb_engine_apply(rb_engine *e, const rb_event *ev, rb_reject *rej) {
   if (e->failed)
     return RB_EPOLICY;
+  e->hashed_ev = NULL; /* the caller may reuse *ev for another event */
   if (e->now != RB_TIME_NONE && ev->at < e->now)
     return RB_EINVAL;
   uint32_t account, app;
@@ -572,10 +636,11 @@ void rb_engine_free(rb_engine *e) {
   rb__free(e->apps);
   rb__free(e->packages);
   rb__free(e->accs);
-  rb__free(e->usages);
+  rb__usage_free(e);
   rb__free(e->lines);
   rb__free(e->pieces);
   rb__free(e->plan);
+  rb__free(e->steps);
   rb__free(e->info_apps);
   rb__free(e->info_pkgs);
   rb__idxv_free(&e->free_accs);
@@ -583,7 +648,6 @@ void rb_engine_free(rb_engine *e) {
   rb__map_free(&e->app_index);
   rb__map_free(&e->package_index);
   rb__map_free(&e->acc_index);
-  rb__map_free(&e->usage_index);
   rb_timerq_free(e->timers);
   rb_arena_free(e->arena);
   rb_rules_unref(e->rules);

@@ -47,27 +47,36 @@ typedef struct rb__period {
 } rb__period;
 
 typedef struct rb__account {
+  /* What rating a usage record reads comes first, so that it shares
+   * one or two cache lines: the cycle, the open periods, the active
+   * packages, the arrears stops. */
+  rb_cycle cycle;
+  uint32_t nperiods;
+  /* After an operator's monthly -> daily switch: the local midnight from
+   * which periods are daily (the month before it ends there). */
+  rb_time daily_from;
+  /* Open periods, ascending start; late accumulators wait for the next
+   * bill. */
+  rb__period *periods;
+  rb__idxv active; /* active packages with minutes, in deduction order */
+  /* Intervals [from, to) during which the apps were stopped for arrears,
+   * to tell sessions that started while stopped (leakage). */
+  rb_time *stop_from, *stop_to;
+  uint32_t nstops, capstops;
+
   char *id;
   rb_money balance;
   rb_time created;
 
   bool has_app;
   rb_time first_app_at;
-  rb_cycle cycle;
-  /* After an operator's monthly -> daily switch: the local midnight from
-   * which periods are daily (the month before it ends there). */
-  rb_time daily_from;
 
   rb__idxv apps;     /* ascending app id */
   rb__idxv packages; /* every package ever, in purchase order */
-  rb__idxv active;   /* active packages with minutes, in deduction order */
   bool bought_package;
   uint32_t trial;    /* the granted package, or RB__NONE */
 
-  /* Open periods, ascending start; late accumulators wait for the next
-   * bill. */
-  rb__period *periods;
-  uint32_t nperiods, capperiods;
+  uint32_t capperiods;
   uint32_t next_period_id;
   rb__idxv late;
 
@@ -76,10 +85,6 @@ typedef struct rb__account {
   bool arrears_stopped;
   bool reclaimed;
   uint32_t arrears_epoch; /* bumps cancel pending grace/reclaim timers */
-  /* Intervals [from, to) during which the apps were stopped for arrears,
-   * to tell sessions that started while stopped (leakage). */
-  rb_time *stop_from, *stop_to;
-  uint32_t nstops, capstops;
 } rb__account;
 
 /* The per-tier record of today's uncovered minutes, for the same-day
@@ -93,10 +98,15 @@ typedef struct rb__today {
 
 typedef struct rb__app {
   int64_t id;
-  uint32_t account;
   rb_time created;
-  bool postpaid;
+  uint32_t account;
   unsigned stops; /* bit (1 << rb_stop_reason) per reason */
+  bool postpaid;
+  /* The accumulator each tier's last usage went to, or RB__NONE: the
+   * next record of the app almost always goes to the same one, so this
+   * spares the hash lookup (checked against the key before use). With
+   * the fields above, one cache line. */
+  uint32_t hot[RB_MAX_TIERS];
   rb__today today[RB_MAX_TIERS];
 } rb__app;
 
@@ -129,15 +139,16 @@ typedef struct rb__acc {
   int64_t seconds, minutes, covered, postpaid, unbilled;
 } rb__acc;
 
-typedef struct rb__usage_key {
-  const char *id;
-  size_t len;
-} rb__usage_key;
-
+/* A remembered usage record: 24 bytes, plus its id's bytes in the
+ * engine's arena and an 8-byte slot in the id table (usage.c). */
 typedef struct rb__usage {
-  const char *id; /* in the engine's arena */
   uint64_t fp[2]; /* 128-bit fingerprint of the canonical content */
+  const char *id; /* NUL-terminated, packed in the engine's arena */
 } rb__usage;
+
+/* Remembered records live in chunks of this many, so that the store
+ * grows without copying and wastes at most one partly used chunk. */
+#define RB__USAGE_CHUNK 4096u
 
 struct rb_engine {
   rb_rules *rules;
@@ -166,9 +177,36 @@ struct rb_engine {
   rb__idxv free_accs;
   rb__map acc_index;
 
-  rb__usage *usages;
-  uint32_t nusages, capusages;
-  rb__map usage_index;
+  /* Usage ids seen (usage.c): records in chunks, and an open-addressing
+   * table of slots, each (record index + 1) << 32 | 32 bits of the id's
+   * hash, 0 when empty. */
+  rb__usage **usage_chunks;
+  uint32_t nusage_chunks, capusage_chunks;
+  uint32_t nusages;
+  uint64_t *usage_slots;
+  size_t usage_cap; /* a power of two, or 0 */
+  /* The id hash of the record rb__usage_check last looked at, reused by
+   * rb__usage_apply for the same event. */
+  const rb_event *hashed_ev;
+  uint64_t hashed;
+
+  /* The local month rb__period_of last computed, [start, end) in the
+   * billing time zone tz: months are long, so this saves the calendar
+   * arithmetic for almost every usage record. */
+  rb_time month_start, month_end;
+  int32_t month_tz;
+
+  /* The high-water mark of live accumulators (rb_engine_stats). */
+  uint32_t live_accs, peak_accs;
+
+  /* Ordering by position (rb_engine_set_position): timers scheduled
+   * while applying the event at `position` are numbered position << 16
+   * | n; those scheduled while a timer fires take its number. */
+  bool ordered;
+  uint64_t position;
+  uint32_t scheduled; /* n: timers the current event scheduled so far */
+  bool firing;
+  rb_timer fired; /* the timer firing, while `firing` */
 
   rb_time settle_max; /* the latest settlement due ever scheduled */
 
@@ -183,6 +221,8 @@ struct rb_engine {
   uint32_t npieces, cappieces;
   struct rb__plan *plan;
   uint32_t nplan, capplan;
+  struct rb__step *steps; /* the record's (piece, tier) parts */
+  uint32_t nsteps, capsteps;
 
   /* Scratch for rb_engine_account's arrays. */
   rb_app_info *info_apps;
@@ -195,6 +235,13 @@ struct rb_engine {
 int rb__reserve(void **arr, uint32_t *cap, uint32_t need, size_t elem);
 /* Grows *arr to hold n + 1. */
 int rb__grow(void **arr, uint32_t *cap, uint32_t n, size_t elem);
+
+/* Schedules a timer: in insertion order, or by position when the engine
+ * is ordered (rb_engine_set_position). RB_ENOMEM unless reserved. */
+int rb__timer_add(rb_engine *e, rb_time due, uint32_t kind, uint64_t payload);
+/* rb_timerq_add with the caller's sequence number (timerq.c). */
+int rb__timerq_add_seq(rb_timerq *q, rb_time due, uint32_t kind, uint64_t seq,
+                       uint64_t payload);
 
 /* Reject helper: fills rej and returns RB_EREJECT. */
 int rb__reject(rb_reject *rej, const char *code, const char *field,
@@ -245,7 +292,7 @@ rb_trial_state rb__trial_state(const rb_engine *e, const rb__account *a);
 
 /* Ledger (ledger.c). */
 /* The period containing local day start `day` for the account. */
-void rb__period_of(const rb_engine *e, const rb__account *a, rb_time day,
+void rb__period_of(rb_engine *e, const rb__account *a, rb_time day,
                    rb_cycle *cycle, rb_time *start, rb_time *end,
                    rb_time *due);
 /* Finds or opens (and schedules) the account's period starting at start. */
@@ -278,5 +325,8 @@ int rb__trace(rb_engine *e, rb_trace *t, uint32_t acc);
 int rb__usage_check(rb_engine *e, const rb_event *ev, rb_reject *rej,
                     bool *duplicate);
 int rb__usage_apply(rb_engine *e, const rb_event *ev, uint32_t app);
+void rb__usage_free(rb_engine *e);
+/* Bytes the remembered usage records take (rb_engine_stats). */
+size_t rb__usage_bytes(const rb_engine *e);
 
 #endif /* RTCBILL_ENGINE_H */

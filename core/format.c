@@ -5,7 +5,8 @@
  * byte between runs. Money goes out as decimal strings, times as RFC 3339
  * in the billing time zone. A writer that fails leaves the buffer as it
  * found it, so a half-written record never reaches a file. Depends on:
- * rtcbill.h (rb_buf_*, money and time formatting, enum names).
+ * rtcbill.h (rb_buf_*, money and time formatting, enum names), alloc.h
+ * (rb__buf_reserve).
  */
 
 /* uv.h, included by rtcbill.h, needs the POSIX thread types, which a
@@ -16,6 +17,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "rtcbill.h"
 
 /* Appends a NUL-terminated literal. */
@@ -24,14 +26,36 @@ static int put(rb_buf *b, const char *s) {
 }
 
 /* Appends ,"key": (or "key": when first) so that callers only list the
- * keys in order. */
+ * keys in order. Keys are this file's own identifiers, which need no
+ * escaping. */
 static int key(rb_buf *b, const char *k, bool first) {
-  int rc = first ? RB_OK : put(b, ",");
-  if (rc == RB_OK)
-    rc = rb_buf_json_string(b, k);
-  if (rc == RB_OK)
-    rc = put(b, ":");
-  return rc;
+  char tmp[40];
+  size_t n = strlen(k);
+  if (n > sizeof tmp - 4)
+    return RB_EINVAL;
+  size_t o = 0;
+  if (!first)
+    tmp[o++] = ',';
+  tmp[o++] = '"';
+  memcpy(tmp + o, k, n);
+  o += n;
+  tmp[o++] = '"';
+  tmp[o++] = ':';
+  return rb_buf_append(b, tmp, o);
+}
+
+/* Appends v in decimal (what printf's %lld writes, without its cost:
+ * bills have many integers). */
+static int put_int(rb_buf *b, int64_t v) {
+  char tmp[24], *end = tmp + sizeof tmp, *p = end;
+  uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+  do {
+    *--p = (char)('0' + u % 10);
+    u /= 10;
+  } while (u != 0);
+  if (v < 0)
+    *--p = '-';
+  return rb_buf_append(b, p, (size_t)(end - p));
 }
 
 static int key_string(rb_buf *b, const char *k, const char *v, bool first) {
@@ -41,7 +65,7 @@ static int key_string(rb_buf *b, const char *k, const char *v, bool first) {
 
 static int key_int(rb_buf *b, const char *k, int64_t v) {
   int rc = key(b, k, false);
-  return rc == RB_OK ? rb_buf_printf(b, "%" PRId64, v) : rc;
+  return rc == RB_OK ? put_int(b, v) : rc;
 }
 
 static int key_time(rb_buf *b, const char *k, rb_time t, int32_t tz) {
@@ -87,36 +111,105 @@ static int finish(rb_buf *out, size_t mark, int rc) {
   return rc;
 }
 
+/* Bill lines are most of the output, so they are written through a
+ * cursor into room reserved once, instead of one checked append per
+ * key and value. */
+static char *cur_lit(char *p, const char *s, size_t n) {
+  memcpy(p, s, n);
+  return p + n;
+}
+#define CUR_LIT(p, lit) cur_lit(p, lit, sizeof(lit) - 1)
+
+static char *cur_int(char *p, int64_t v) {
+  char tmp[24], *end = tmp + sizeof tmp, *q = end;
+  uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+  do {
+    *--q = (char)('0' + u % 10);
+    u /= 10;
+  } while (u != 0);
+  if (v < 0)
+    *--q = '-';
+  return cur_lit(p, q, (size_t)(end - q));
+}
+
+/* A JSON string literal; at most 6 bytes per input byte plus quotes. */
+static char *cur_str(char *p, const char *s) {
+  static const char hex[] = "0123456789abcdef";
+  *p++ = '"';
+  for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+    if (*c >= 0x20 && *c != '"' && *c != '\\') {
+      *p++ = (char)*c;
+    } else if (*c == '"' || *c == '\\') {
+      *p++ = '\\';
+      *p++ = (char)*c;
+    } else {
+      const char *named = *c == '\b'   ? "b"
+                          : *c == '\f' ? "f"
+                          : *c == '\n' ? "n"
+                          : *c == '\r' ? "r"
+                          : *c == '\t' ? "t"
+                                       : NULL;
+      *p++ = '\\';
+      if (named != NULL) {
+        *p++ = named[0];
+      } else {
+        p = CUR_LIT(p, "u00");
+        *p++ = hex[*c >> 4];
+        *p++ = hex[*c & 15];
+      }
+    }
+  }
+  *p++ = '"';
+  return p;
+}
+
+/* Room for one line besides its tier name: keys and punctuation, five
+ * integers, an amount and an origin time. */
+#define LINE_ROOM (160 + 5 * 24 + RB_MONEY_STRLEN + RB_TIME_STRLEN)
+
 static int bill_line(rb_buf *b, const rb_bill *bill, const rb_bill_line *l) {
   const rb_tariff *t = bill->tariff;
   if (l->tier < 0 || l->tier >= t->ntiers)
     return RB_EINVAL;
-  int rc = put(b, "{");
-  if (rc == RB_OK)
-    rc = key(b, "app", true);
-  if (rc == RB_OK)
-    rc = rb_buf_printf(b, "%" PRId64, l->app);
-  if (rc == RB_OK)
-    rc = key_string(b, "tier", t->tiers[l->tier].name, false);
-  if (rc == RB_OK)
-    rc = key_int(b, "minutes", l->minutes);
-  if (rc == RB_OK)
-    rc = key_int(b, "covered", l->covered);
-  if (rc == RB_OK)
-    rc = key_int(b, "postpaid", l->postpaid);
-  if (rc == RB_OK)
-    rc = key_int(b, "unbilled", l->unbilled);
-  if (rc == RB_OK)
-    rc = key_money(b, "amount", l->amount, RB_MONEY_PLACES);
-  if (rc == RB_OK)
-    rc = key(b, "late", false);
-  if (rc == RB_OK)
-    rc = put(b, l->late ? "true" : "false");
-  if (rc == RB_OK && l->late)
-    rc = key_time(b, "origin", l->origin, t->tz_offset);
-  if (rc == RB_OK)
-    rc = put(b, "}");
-  return rc;
+  const char *name = t->tiers[l->tier].name;
+  char amount[RB_MONEY_STRLEN], origin[RB_TIME_STRLEN];
+  int na =
+      rb_money_format_min(l->amount, RB_MONEY_PLACES, amount, sizeof amount);
+  if (na < 0)
+    return na;
+  int no = 0;
+  if (l->late &&
+      (no = rb_time_format(l->origin, t->tz_offset, origin, sizeof origin)) < 0)
+    return no;
+  int rc = rb__buf_reserve(b, LINE_ROOM + 6 * strlen(name));
+  if (rc != RB_OK)
+    return rc;
+  char *p = b->data + b->len;
+  p = CUR_LIT(p, "{\"app\":");
+  p = cur_int(p, l->app);
+  p = CUR_LIT(p, ",\"tier\":");
+  p = cur_str(p, name);
+  p = CUR_LIT(p, ",\"minutes\":");
+  p = cur_int(p, l->minutes);
+  p = CUR_LIT(p, ",\"covered\":");
+  p = cur_int(p, l->covered);
+  p = CUR_LIT(p, ",\"postpaid\":");
+  p = cur_int(p, l->postpaid);
+  p = CUR_LIT(p, ",\"unbilled\":");
+  p = cur_int(p, l->unbilled);
+  p = CUR_LIT(p, ",\"amount\":\"");
+  p = cur_lit(p, amount, (size_t)na);
+  p = l->late ? CUR_LIT(p, "\",\"late\":true")
+              : CUR_LIT(p, "\",\"late\":false");
+  if (l->late) {
+    p = CUR_LIT(p, ",\"origin\":\"");
+    p = cur_lit(p, origin, (size_t)no);
+    *p++ = '"';
+  }
+  *p++ = '}';
+  *p = '\0';
+  b->len = (size_t)(p - b->data);
+  return RB_OK;
 }
 
 int rb_bill_to_json(const rb_bill *bill, rb_buf *out) {

@@ -22,7 +22,7 @@
 /* Periods                                                          */
 /* ---------------------------------------------------------------- */
 
-void rb__period_of(const rb_engine *e, const rb__account *a, rb_time day,
+void rb__period_of(rb_engine *e, const rb__account *a, rb_time day,
                    rb_cycle *cycle, rb_time *start, rb_time *end,
                    rb_time *due) {
   const rb_rules_data *rd = e->rd;
@@ -37,8 +37,15 @@ void rb__period_of(const rb_engine *e, const rb__account *a, rb_time day,
     return;
   }
   *cycle = RB_CYCLE_MONTHLY;
-  *start = rb_month_start(day, tz);
-  *end = rb_month_add(day, 1, tz);
+  /* The cache starts empty ([0, 0)); a time the calendar cannot handle
+   * gives an empty range too, and is recomputed every time. */
+  if (e->month_tz != tz || day < e->month_start || day >= e->month_end) {
+    e->month_start = rb_month_start(day, tz);
+    e->month_end = rb_month_add(day, 1, tz);
+    e->month_tz = tz;
+  }
+  *start = e->month_start;
+  *end = e->month_end;
   /* SPEC 1.6: after a switch to daily the open month ends at the end of
    * the switch day. */
   if (a->daily_from != RB_TIME_NONE && *end > a->daily_from)
@@ -76,7 +83,7 @@ static rb__period *find_period(rb__account *a, uint32_t id) {
 }
 
 static int schedule(rb_engine *e, uint32_t account, const rb__period *p) {
-  int rc = rb_timerq_add(e->timers, p->due, RB__T_SETTLEMENT,
+  int rc = rb__timer_add(e, p->due, RB__T_SETTLEMENT,
                          ((uint64_t)account << 32) | p->id);
   if (rc == RB_OK &&
       (e->settle_max == RB_TIME_NONE || p->due > e->settle_max))
@@ -211,6 +218,8 @@ int rb__acc_get(rb_engine *e, uint32_t account, uint32_t app, int tier,
     e->free_accs.n--;
   else
     e->naccs++;
+  if (++e->live_accs > e->peak_accs)
+    e->peak_accs = e->live_accs;
   rb__acc *acc = &e->accs[idx];
   memset(acc, 0, sizeof *acc);
   acc->app = app;
@@ -246,6 +255,7 @@ static void acc_release(rb_engine *e, uint32_t idx) {
   acc_key k = {acc->app, acc->tier, acc->late, acc->period};
   rb__map_remove(&e->acc_index, acc_hash(&k), acc_eq, e, &k);
   acc->live = false;
+  e->live_accs--;
   /* rb__settle reserved room on the free list. */
   (void)rb__idxv_push(&e->free_accs, idx);
 }
@@ -297,7 +307,7 @@ static int arrears_begin(rb_engine *e, uint32_t account) {
   a->in_arrears = true;
   a->arrears_epoch++;
   /* rb__settle reserved room for this timer. */
-  (void)rb_timerq_add(e->timers, e->now + e->rd->grace_seconds, RB__T_GRACE,
+  (void)rb__timer_add(e, e->now + e->rd->grace_seconds, RB__T_GRACE,
                       ((uint64_t)account << 32) | a->arrears_epoch);
   rb_notice n;
   rb__notice_init(&n, RB_N_ARREARS_NOTICE, a->id);
@@ -439,7 +449,7 @@ int rb__grace(rb_engine *e, uint32_t account, uint32_t epoch) {
   a->nstops++;
   a->arrears_stopped = true;
   /* SPEC 1.7: every app stops, even with package minutes left. */
-  (void)rb_timerq_add(e->timers, e->now + e->rd->reclaim_seconds,
+  (void)rb__timer_add(e, e->now + e->rd->reclaim_seconds,
                       RB__T_RECLAIM, ((uint64_t)account << 32) | epoch);
   for (uint32_t i = 0; i < a->apps.n; i++)
     if ((rc = rb__app_stop(e, a->apps.v[i], RB_STOP_ARREARS)) != RB_OK)

@@ -197,8 +197,19 @@ int rb_meter_session(const rb_tariff *t, rb_time start, int64_t seconds,
     edges[nedges++] =
         (meter_edge){start + s->offset + s->seconds, pixels, tier, -1};
   }
-  if (nedges > 1)
+  if (nedges > 16) {
     qsort(edges, nedges, sizeof *edges, meter_edge_cmp);
+  } else {
+    /* A handful of edges, the usual case: insertion sort, without the
+     * comparator calls. */
+    for (i = 1; i < nedges; i++) {
+      meter_edge x = edges[i];
+      size_t j = i;
+      for (; j > 0 && edges[j - 1].at > x.at; j--)
+        edges[j] = edges[j - 1];
+      edges[j] = x;
+    }
+  }
   rc = meter_sweep(t, start, start + seconds, edges, nedges, cb, ctx);
   if (edges != stack)
     rb__free(edges);

@@ -210,10 +210,10 @@ int rb__pkg_commit(rb_engine *e, uint32_t account, char *idcopy, int kind,
   (void)rb__idxv_push(&a->packages, idx);
   e->npackages++;
   *out = idx;
-  (void)rb_timerq_add(e->timers, p->expires, RB__T_EXPIRY, idx);
+  (void)rb__timer_add(e, p->expires, RB__T_EXPIRY, idx);
   if (!p->granted) {
     a->bought_package = true;
-    (void)rb_timerq_add(e->timers, p->activates, RB__T_ACTIVATION, idx);
+    (void)rb__timer_add(e, p->activates, RB__T_ACTIVATION, idx);
     return RB_OK;
   }
   /* A trial is active from its grant (SPEC 1.10). */
@@ -351,9 +351,11 @@ int rb__clear_packages(rb_engine *e, uint32_t account, int64_t *forfeited) {
 int rb__cover(rb_engine *e, uint32_t account, uint32_t acc, int tier,
               int64_t need, int64_t *covered) {
   rb__account *a = &e->accounts[account];
+  *covered = 0;
+  if (a->active.n == 0)
+    return RB_OK; /* the usual postpaid account: nothing to look at */
   const rb_rules_data *rd = e->rd;
   const char *lost = NULL;
-  *covered = 0;
   uint32_t i = 0;
   while (need > 0 && i < a->active.n) {
     uint32_t pkg = a->active.v[i];

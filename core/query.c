@@ -1,7 +1,7 @@
 /* query.c: read-only views of the engine's state, for operators and
  * tooling (the daemon's account endpoint, `verify`): one account's
  * balance, cycle, arrears, apps and packages; the next timer; and a
- * digest of the whole state that two runs can compare.
+ * digest of the whole state that two runs can compare; memory figures.
  *
  * Depends on: engine.h.
  */
@@ -128,4 +128,22 @@ uint64_t rb_engine_digest(const rb_engine *e) {
   }
   mix(&h, e->nusages);
   return h;
+}
+
+void rb_engine_stats_get(const rb_engine *e, rb_engine_stats *out) {
+  memset(out, 0, sizeof *out);
+  out->usage_ids = e->nusages;
+  out->usage_bytes = rb__usage_bytes(e);
+  out->accs_live = e->live_accs;
+  out->accs_peak = e->peak_accs;
+  /* Each open accumulator is one index in its period's list (or the
+   * late list), and lists grow by doubling: at most two indices each at
+   * the peak (the lists of billed periods are freed, so they cannot be
+   * measured afterwards); plus the free list, which keeps its size. */
+  uint64_t lists = 2 * (uint64_t)e->peak_accs + e->free_accs.cap;
+  out->acc_bytes = (uint64_t)e->capaccs * sizeof *e->accs +
+                   (uint64_t)e->acc_index.cap *
+                       (sizeof *e->acc_index.hashes +
+                        sizeof *e->acc_index.vals) +
+                   lists * sizeof(uint32_t);
 }

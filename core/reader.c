@@ -7,9 +7,11 @@
  * reported. Integers are converted exactly from their text; money and
  * times go through rb_money_parse and rb_time_parse. Strings are copied
  * into the caller's arena only once the whole event has been accepted,
- * so a rejected line costs the arena nothing.
+ * so a rejected line costs the arena nothing. The common, valid line
+ * takes the single-pass fast path of scan.c first and only comes here
+ * when that path is not sure.
  *
- * Depends on: json.h, rtcbill.h (rb_money_parse, rb_time_parse,
+ * Depends on: json.h, scan.h, rtcbill.h (rb_money_parse, rb_time_parse,
  * rb_arena_*), the C11 standard library.
  */
 /* uv.h, included by rtcbill.h, needs the POSIX thread types, which a
@@ -19,6 +21,7 @@
 #endif
 #include "json.h"
 #include "rtcbill.h"
+#include "scan.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -530,8 +533,8 @@ static void clear_event(rb_event *ev) {
   ev->video = NULL;
 }
 
-int rb_event_parse(rb_arena *a, const char *line, size_t len, rb_event *ev,
-                   rb_reject *rej) {
+int rb__event_parse_precise(rb_arena *a, const char *line, size_t len,
+                            rb_event *ev, rb_reject *rej) {
   rb__json_doc d;
   reader r;
   rb_reject scratch;
@@ -615,4 +618,19 @@ int rb_event_parse(rb_arena *a, const char *line, size_t len, rb_event *ev,
 out:
   rb__json_free(&d);
   return rc;
+}
+
+/* The fast path takes the lines it is sure of; the rest, and with them
+ * every rejection, go through the precise reader above (scan.h). */
+int rb_event_parse(rb_arena *a, const char *line, size_t len, rb_event *ev,
+                   rb_reject *rej) {
+  if (a != NULL && ev != NULL && line != NULL && len <= RB_LINE_MAX) {
+    int rc = rb__event_scan(a, line, len, ev);
+    if (rc != RB__SCAN_UNSURE) {
+      if (rej != NULL)
+        memset(rej, 0, sizeof *rej);
+      return rc;
+    }
+  }
+  return rb__event_parse_precise(a, line, len, ev, rej);
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 
 #include "alloc.h"
+#include "engine.h"
 #include "rtcbill.h"
 
 #define TIMERQ_MIN_CAP 16
@@ -117,6 +118,18 @@ int rb_timerq_add(rb_timerq *q, rb_time due, uint32_t kind, uint64_t payload) {
   if (rc != RB_OK)
     return rc;
   push(q, &(rb_timer){due, kind, q->next_seq++, payload});
+  return RB_OK;
+}
+
+int rb__timerq_add_seq(rb_timerq *q, rb_time due, uint32_t kind, uint64_t seq,
+                       uint64_t payload) {
+  int rc = rb_timerq_reserve(q, 1);
+  if (rc != RB_OK)
+    return rc;
+  /* Restoring a popped timer checks its number against next_seq. */
+  if (seq >= q->next_seq)
+    q->next_seq = seq + 1;
+  push(q, &(rb_timer){due, kind, seq, payload});
   return RB_OK;
 }
 

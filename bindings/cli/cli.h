@@ -41,7 +41,7 @@ int cli_verify(int argc, char **argv);  /* verify.c: a daemon's store */
 const char *cli_default_rules_dir(void);
 
 /* ------------------------------------------------------------------ */
-/* input.c: a streaming line reader                                    */
+/* input.c: a streaming line reader                                   */
 /* ------------------------------------------------------------------ */
 
 /* One physical line. `data` (len bytes, NUL-terminated, no newline, a
@@ -59,9 +59,13 @@ typedef struct cli_line {
 typedef struct cli_reader {
   FILE *f;
   bool owned;  /* close f at the end (not for stdin) */
-  char *block; /* raw bytes read from f */
+  char *block; /* raw bytes read from f; lines are handed out in place */
   size_t blen, bpos;
-  char *line; /* the current line, up to RB_LINE_MAX + 1 bytes */
+  uint64_t base; /* file offset of block[0] */
+  uint64_t end;  /* lines starting at or after this offset are not ours */
+  bool skip;     /* skip through the first newline (a range's start) */
+  char *line; /* a line longer than a block: its first RB_LINE_MAX + 1
+                 bytes */
   uint64_t lineno;
   bool eof;
 } cli_reader;
@@ -69,6 +73,11 @@ typedef struct cli_reader {
 /* Opens path ("-" is standard input). Returns 0, or an errno value with
  * nothing left to close. */
 int cli_reader_open(cli_reader *r, const char *path);
+/* Opens the lines of a regular file that start at byte offsets in
+ * [begin, end): ranges that split a file at any offsets read every line
+ * once. Line numbers count from the range's first line (1). */
+int cli_reader_open_range(cli_reader *r, const char *path, uint64_t begin,
+                          uint64_t end);
 /* The next line that is not empty or all white space (those are skipped
  * but numbered). Returns 1 with *out filled, 0 at the end, or -1 on a
  * read error (errno set) or when memory runs out (errno ENOMEM). */
@@ -129,6 +138,12 @@ typedef struct cli_out {
 int cli_out_open(cli_out *o, const char *dir, const rb_rules_data *rules,
                  char *err, size_t cap);
 rb_sink cli_out_sink(cli_out *o);
+/* The summary's share of a bill (count, the first bills' briefs,
+ * revenue, minutes per tier), as the sink tallies it. */
+int cli_out_tally(cli_out *o, const rb_bill *bill);
+/* Appends finished JSON Lines text to bills.jsonl (bills) or
+ * notices.jsonl, through the same buffers as the sink. */
+int cli_out_write(cli_out *o, bool bills, const char *data, size_t len);
 /* Flushes and closes the two streams; -1 (with o->io_errno) on a write
  * error. Safe to call twice. */
 int cli_out_close(cli_out *o);
@@ -145,6 +160,15 @@ typedef struct cli_report {
   const cli_out *out;
   const rb_rules_data *rules;
   uint64_t elapsed_ns;
+  /* Where the time went, in ns: reading and parsing, sorting, rating
+   * (the engines and the sinks), writing the outputs at the end. Written
+   * to summary.json as "phases" when elapsed_ns is set. */
+  uint64_t read_ns, sort_ns, rate_ns, write_ns;
+  /* Engines the run used: more than 1 when --jobs shared it out. */
+  size_t engines;
+  /* The engine's memory figures (summary.json "engine"), if have_stats. */
+  bool have_stats;
+  rb_engine_stats stats;
   /* The run's inputs, recorded in summary.json so that `rtcbill explain
    * --from DIR` can replay them; NULL / 0 to leave them out. */
   const char *rules_dir;
@@ -208,17 +232,75 @@ typedef struct cli_events {
   const char *const *files;
   size_t nfiles;
   rb_arena *arena;
-  cli_event *v;
+  rb_arena **arenas; /* more arenas, from reading with several threads */
+  size_t narenas;
+  cli_event *v; /* input order until sorted; see cli_events_at */
   size_t n, cap;
+  /* After cli_events_sort: v[order[k]] is the k-th event in time order,
+   * or order is NULL and v itself is in time order. */
+  uint32_t *order;
   cli_rejects rejects; /* parse-level rejects */
   uint64_t read;       /* lines read (not blank) */
 } cli_events;
+
+/* The k-th event in time order (after cli_events_sort). */
+static inline const cli_event *cli_events_at(const cli_events *es, size_t k) {
+  return es->order != NULL ? &es->v[es->order[k]] : &es->v[k];
+}
+
+/* Tells engine e about the events that follow the k-th of n (given by
+ * at(ctx, j)), in the stages of rb_engine_prefetch. */
+static inline void cli_prefetch(rb_engine *e, size_t k, size_t n,
+                                const rb_event *(*at)(const void *, size_t),
+                                const void *ctx) {
+  if (k + 12 < n)
+    rb_engine_prefetch(e, at(ctx, k + 12), 0);
+  if (k + 8 < n)
+    rb_engine_prefetch(e, at(ctx, k + 8), 1);
+  if (k + 4 < n)
+    rb_engine_prefetch(e, at(ctx, k + 4), 2);
+}
+
+/* The k-th event in time order, for cli_prefetch. */
+static inline const rb_event *cli_events_ev(const void *es, size_t k) {
+  return &cli_events_at(es, k)->ev;
+}
 
 /* Reads and parses every file into es (zeroed first); prints why and
  * returns 1 on an I/O error or when memory runs out, else 0. */
 int cli_events_read(cli_events *es, const char *const *files, size_t nfiles,
                     bool progress);
-/* Sorts by effective time, then file, then line (input order). */
+/* The most threads --jobs may ask for. */
+#define CLI_JOBS_MAX 64
+
+/* cli_events_read with `jobs` threads (1: the same as cli_events_read):
+ * regular files of a few MB or more are parsed in byte ranges, one per
+ * thread; the result is the same, in the same order. */
+int cli_events_read_jobs(cli_events *es, const char *const *files,
+                         size_t nfiles, bool progress, size_t jobs);
+/* jobs.c: simulate's events on several engines, one per thread, each
+ * holding a share of the accounts; the outputs are merged into the
+ * files one engine writes. */
+typedef struct cli_jobs_result {
+  cli_counts counts;   /* accepted, duplicates, pending */
+  cli_rejects rejects; /* the engines' rejects */
+  rb_engine_stats stats; /* summed over the engines */
+  int rc;              /* an engine's failure code, else 0 */
+  char error[512];
+} cli_jobs_result;
+
+/* Runs the sorted events `in` on `jobs` engines (rules is the first
+ * one's; the others load rules_dir again), writing bills and notices to
+ * out. Returns 0 (done, res filled; free res->rejects), 1 when the input
+ * cannot be shared out exactly (an app under two accounts, an id used
+ * in two shares, too few events): nothing was written, run one engine;
+ * or -1 on a failure described in res->error. */
+int cli_jobs_run(const cli_events *in, rb_rules *rules, const char *rules_dir,
+                 size_t jobs, bool has_until, rb_time until, cli_out *out,
+                 cli_jobs_result *res);
+
+/* Sorts by effective time, then file, then line (input order): into an
+ * order array, or in place when memory for one is short. */
 void cli_events_sort(cli_events *es);
 void cli_events_free(cli_events *es);
 

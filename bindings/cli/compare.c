@@ -151,8 +151,8 @@ static bool build_tables(cmp *c) {
   const cli_events *in = &c->in;
   size_t na = 0, np = 0;
   for (size_t i = 0; i < in->n; i++) {
-    na += in->v[i].ev.type == RB_EV_ACCOUNT;
-    np += in->v[i].ev.type == RB_EV_APP;
+    na += cli_events_at(in, i)->ev.type == RB_EV_ACCOUNT;
+    np += cli_events_at(in, i)->ev.type == RB_EV_APP;
   }
   c->accounts = calloc(na + 1, sizeof *c->accounts);
   c->apps = calloc(np + 1, sizeof *c->apps);
@@ -165,7 +165,7 @@ static bool build_tables(cmp *c) {
    * an id is the one the engine accepts; its account is kept by storing
    * the event's position in `account` until the sort is done. */
   for (size_t i = 0; i < in->n; i++) {
-    const rb_event *ev = &in->v[i].ev;
+    const rb_event *ev = &cli_events_at(in, i)->ev;
     if (ev->type == RB_EV_ACCOUNT) {
       c->accounts[c->naccounts++].id = ev->account;
     } else if (ev->type == RB_EV_APP) {
@@ -327,7 +327,8 @@ static void side_run(cmp_side *s) {
   cli_progress_start(&pg, s->progress, "rating", in->n);
   rb_time last = RB_TIME_NONE;
   for (size_t i = 0; i < in->n && rc == RB_OK; i++) {
-    const cli_event *ce = &in->v[i];
+    const cli_event *ce = cli_events_at(in, i);
+    cli_prefetch(e, i, in->n, cli_events_ev, in);
     cli_progress_step(&pg, i, i);
     rb_reject rej;
     memset(&rej, 0, sizeof rej);

@@ -5,14 +5,16 @@
  * sorted. compare feeds the same parsed events to two engines, so the
  * parse is never repeated. Also here: the option matcher, the progress
  * line for terminals and the end-of-run clock loop, which the commands
- * share. Depends on: cli.h, rtcbill.h (reader, engine), POSIX
- * clock_gettime and stat.
+ * share. With --jobs, files are read by several threads in byte ranges.
+ * Depends on: cli.h, rtcbill.h (reader, engine), POSIX clock_gettime,
+ * stat and threads.
  */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -136,12 +138,16 @@ void cli_progress_end(cli_progress *p, uint64_t done, uint64_t records) {
 /* Reading                                                             */
 /* ------------------------------------------------------------------ */
 
-/* Reads and parses one file. Returns 0, or prints why and returns 1. */
-static int read_file(cli_events *es, uint32_t index, cli_progress *pg,
-                     uint64_t *bytes) {
+/* Reads and parses one file, or the lines of a byte range of it
+ * (ranged), into es. *lines receives the physical lines it covered.
+ * Returns 0, or prints why and returns 1. */
+static int read_part(cli_events *es, uint32_t index, bool ranged,
+                     uint64_t begin, uint64_t end, cli_progress *pg,
+                     uint64_t *bytes, uint64_t *lines) {
   const char *name = es->files[index];
   cli_reader rd;
-  int err = cli_reader_open(&rd, name);
+  int err = ranged ? cli_reader_open_range(&rd, name, begin, end)
+                   : cli_reader_open(&rd, name);
   if (err != 0) {
     fprintf(stderr, CLI_NAME ": %s: %s\n", name, strerror(err));
     return 1;
@@ -186,6 +192,7 @@ static int read_file(cli_events *es, uint32_t index, cli_progress *pg,
     cli_reader_close(&rd);
     return 1;
   }
+  *lines = rd.lineno;
   cli_reader_close(&rd);
   return 0;
 nomem:
@@ -221,14 +228,207 @@ int cli_events_read(cli_events *es, const char *const *files, size_t nfiles,
   cli_progress_start(&pg, progress, "reading", total);
   uint64_t bytes = 0;
   int rc = 0;
-  for (size_t i = 0; i < nfiles && rc == 0; i++)
-    rc = read_file(es, (uint32_t)i, &pg, &bytes);
+  for (size_t i = 0; i < nfiles && rc == 0; i++) {
+    uint64_t lines;
+    rc = read_part(es, (uint32_t)i, false, 0, 0, &pg, &bytes, &lines);
+  }
   cli_progress_end(&pg, bytes, es->read);
   return rc;
 }
 
-/* Effective time, then input order: the array is in input order, and
- * (file, line) is unique, so qsort's instability cannot show. */
+/* Reading with several threads: each regular file of some size is cut
+ * into byte ranges that threads parse into parts of their own (arena,
+ * events, rejects); the parts are then put end to end in input order,
+ * their line numbers counted on from the ranges before them. */
+#define PART_MIN ((uint64_t)1 << 22) /* smaller files are read whole */
+
+typedef struct read_task {
+  cli_events part;
+  uint32_t file;
+  bool ranged;
+  uint64_t begin, end;
+  uint64_t lines; /* physical lines of the range */
+  int rc;
+} read_task;
+
+typedef struct read_pool {
+  read_task *tasks;
+  size_t ntasks, jobs;
+} read_pool;
+
+typedef struct read_worker {
+  read_pool *pool;
+  size_t first;
+} read_worker;
+
+static void *read_worker_run(void *arg) {
+  read_worker *w = arg;
+  for (size_t i = w->first; i < w->pool->ntasks; i += w->pool->jobs) {
+    read_task *t = &w->pool->tasks[i];
+    cli_progress pg;
+    uint64_t bytes = 0;
+    cli_progress_start(&pg, false, "reading", 0);
+    t->rc = read_part(&t->part, t->file, t->ranged, t->begin, t->end, &pg,
+                      &bytes, &t->lines);
+  }
+  return NULL;
+}
+
+/* Appends part's events and rejects to es, line numbers moved by base;
+ * its arena joins es's list. false when memory runs out. */
+static bool adopt(cli_events *es, cli_events *part, uint64_t base) {
+  if (es->v == NULL && base == 0) {
+    /* The first part's array becomes the whole's: the next ones are
+     * appended to it (realloc moves large blocks without copying). */
+    es->v = part->v;
+    es->cap = part->cap;
+    part->v = NULL;
+    part->cap = 0;
+  } else if (es->n + part->n > es->cap) {
+    size_t cap = es->n + part->n;
+    cli_event *v = realloc(es->v, cap * sizeof *v);
+    if (v == NULL)
+      return false;
+    es->v = v;
+    es->cap = cap;
+  }
+  rb_arena **arenas = realloc(es->arenas, (es->narenas + 1) * sizeof *arenas);
+  if (arenas == NULL)
+    return false;
+  es->arenas = arenas;
+  if (part->v != NULL) {
+    memcpy(es->v + es->n, part->v, part->n * sizeof *part->v);
+    for (size_t i = 0; i < part->n; i++)
+      es->v[es->n + i].line += base;
+  }
+  es->n += part->n;
+  for (size_t i = 0; i < part->rejects.n; i++) {
+    cli_reject_rec *r = &part->rejects.v[i];
+    if (!cli_rejects_add(&es->rejects, r->file, r->line + base, &r->rej))
+      return false;
+  }
+  es->read += part->read;
+  es->arenas[es->narenas++] = part->arena;
+  part->arena = NULL;
+  return true;
+}
+
+int cli_events_read_jobs(cli_events *es, const char *const *files,
+                         size_t nfiles, bool progress, size_t jobs) {
+  if (jobs <= 1)
+    return cli_events_read(es, files, nfiles, progress);
+  memset(es, 0, sizeof *es);
+  es->files = files;
+  es->nfiles = nfiles;
+  es->arena = rb_arena_new();
+  read_pool pool = {calloc(nfiles * jobs, sizeof(read_task)), 0, jobs};
+  if (es->arena == NULL || pool.tasks == NULL) {
+    free(pool.tasks);
+    fprintf(stderr, CLI_NAME ": %s\n", strerror(ENOMEM));
+    return 1;
+  }
+  for (size_t i = 0; i < nfiles; i++) {
+    struct stat st;
+    uint64_t size = 0;
+    if (strcmp(files[i], "-") != 0 && stat(files[i], &st) == 0 &&
+        S_ISREG(st.st_mode))
+      size = (uint64_t)st.st_size;
+    size_t parts = size >= PART_MIN ? jobs : 1;
+    for (size_t k = 0; k < parts; k++) {
+      read_task *t = &pool.tasks[pool.ntasks++];
+      t->file = (uint32_t)i;
+      t->ranged = parts > 1;
+      t->begin = size / parts * k;
+      t->end = k + 1 == parts ? UINT64_MAX : size / parts * (k + 1);
+      t->part.files = files;
+      t->part.nfiles = nfiles;
+    }
+  }
+  int rc = 0;
+  for (size_t i = 0; i < pool.ntasks; i++)
+    if ((pool.tasks[i].part.arena = rb_arena_new()) == NULL)
+      rc = 1;
+  pthread_t th[CLI_JOBS_MAX];
+  read_worker w[CLI_JOBS_MAX];
+  size_t started = 0;
+  for (size_t j = 1; j < jobs && rc == 0; j++) {
+    w[j] = (read_worker){&pool, j};
+    if (pthread_create(&th[j], NULL, read_worker_run, &w[j]) != 0)
+      break;
+    started = j;
+  }
+  /* Tasks of threads that could not start are run here, in turn. */
+  w[0] = (read_worker){&pool, 0};
+  if (rc == 0) {
+    read_worker_run(&w[0]);
+    for (size_t j = started + 1; j < jobs; j++) {
+      w[j] = (read_worker){&pool, j};
+      read_worker_run(&w[j]);
+    }
+  }
+  for (size_t j = 1; j <= started; j++)
+    pthread_join(th[j], NULL);
+  if (rc != 0)
+    fprintf(stderr, CLI_NAME ": %s\n", strerror(ENOMEM));
+  uint64_t base = 0;
+  for (size_t i = 0; i < pool.ntasks; i++) {
+    read_task *t = &pool.tasks[i];
+    if (i > 0 && t->file != pool.tasks[i - 1].file)
+      base = 0;
+    if (rc == 0 && t->rc != 0)
+      rc = 1;
+    if (rc == 0 && !adopt(es, &t->part, base)) {
+      fprintf(stderr, CLI_NAME ": %s\n", strerror(ENOMEM));
+      rc = 1;
+    }
+    base += t->lines;
+    cli_events_free(&t->part);
+  }
+  free(pool.tasks);
+  return rc;
+}
+
+/* Sorting by effective time, ties in input order. The array is in
+ * input order (file, then line), so a stable sort on the time alone is
+ * enough. Events mostly arrive in time order, and there are millions of
+ * them: an already sorted array is detected in one pass, and otherwise
+ * (time, position) keys are sorted with a least-significant-digit radix
+ * sort, which is stable and linear, into an array of positions: the
+ * events themselves do not move. */
+typedef struct sort_key {
+  uint64_t t; /* time - the earliest time */
+  uint64_t i; /* position in input order */
+} sort_key;
+
+#define RADIX_BITS 11
+#define RADIX (1u << RADIX_BITS)
+
+/* Sorts keys[0..n) by t (stable), using tmp[0..n). Returns the array
+ * that holds the result (keys or tmp). */
+static sort_key *radix_sort(sort_key *keys, sort_key *tmp, size_t n,
+                            uint64_t max) {
+  size_t count[RADIX];
+  for (unsigned shift = 0; shift < 64 && (max >> shift) != 0;
+       shift += RADIX_BITS) {
+    memset(count, 0, sizeof count);
+    for (size_t i = 0; i < n; i++)
+      count[(keys[i].t >> shift) & (RADIX - 1)]++;
+    size_t sum = 0;
+    for (size_t d = 0; d < RADIX; d++) {
+      size_t c = count[d];
+      count[d] = sum;
+      sum += c;
+    }
+    for (size_t i = 0; i < n; i++)
+      tmp[count[(keys[i].t >> shift) & (RADIX - 1)]++] = keys[i];
+    sort_key *swap = keys;
+    keys = tmp;
+    tmp = swap;
+  }
+  return keys;
+}
+
+/* Effective time, then input order, for the fallback below. */
 static int event_cmp(const void *pa, const void *pb) {
   const cli_event *a = pa, *b = pb;
   if (a->ev.at != b->ev.at)
@@ -241,13 +441,68 @@ static int event_cmp(const void *pa, const void *pb) {
 }
 
 void cli_events_sort(cli_events *es) {
-  if (es->n > 1)
-    qsort(es->v, es->n, sizeof *es->v, event_cmp);
+  size_t n = es->n;
+  cli_event *v = es->v;
+  if (n < 2)
+    return;
+  rb_time lo = v[0].ev.at, hi = v[0].ev.at;
+  bool sorted = true;
+  for (size_t i = 1; i < n; i++) {
+    rb_time t = v[i].ev.at;
+    sorted = sorted && t >= v[i - 1].ev.at;
+    lo = t < lo ? t : lo;
+    hi = t > hi ? t : hi;
+  }
+  if (sorted)
+    return;
+  sort_key *keys = malloc(2 * n * sizeof *keys);
+  if (keys == NULL) {
+    /* No memory for the keys: sort in place, more slowly. */
+    qsort(v, n, sizeof *v, event_cmp);
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    keys[i].t = (uint64_t)v[i].ev.at - (uint64_t)lo;
+    keys[i].i = i;
+  }
+  sort_key *order =
+      radix_sort(keys, keys + n, n, (uint64_t)hi - (uint64_t)lo);
+  /* order[k].i is the event that goes to place k: kept as an index
+   * array (the engines read v through it, mostly forwards), */
+  if (n <= UINT32_MAX && (es->order = malloc(n * sizeof *es->order)) != NULL) {
+    for (size_t k = 0; k < n; k++)
+      es->order[k] = (uint32_t)order[k].i;
+    free(keys);
+    return;
+  }
+  /* or, without memory for it, applied in place: each cycle of the
+   * permutation is walked once, places done marked by setting i to n. */
+  for (size_t k = 0; k < n; k++) {
+    if (order[k].i == n || order[k].i == k)
+      continue;
+    cli_event held = v[k];
+    size_t at = k;
+    for (;;) {
+      size_t from = order[at].i;
+      order[at].i = n;
+      if (from == k) {
+        v[at] = held;
+        break;
+      }
+      v[at] = v[from];
+      at = from;
+    }
+  }
+  free(keys);
 }
 
 void cli_events_free(cli_events *es) {
   rb_arena_free(es->arena);
+  for (size_t i = 0; i < es->narenas; i++)
+    rb_arena_free(es->arenas[i]);
+  free(es->arenas);
   free(es->v);
+  free(es->order);
   cli_rejects_free(&es->rejects);
   memset(es, 0, sizeof *es);
 }

@@ -464,7 +464,7 @@ static int replay(xp *x, rb_rules *rules, const cli_events *in) {
   if (apps == NULL)
     return RB_ENOMEM;
   for (size_t i = 0; i < in->n; i++) {
-    const rb_event *ev = &in->v[i].ev;
+    const rb_event *ev = &cli_events_at(in, i)->ev;
     if (ev->type == RB_EV_APP && strcmp(ev->account, x->account) == 0 &&
         !app_in(apps, napps, ev->app))
       apps[napps++] = ev->app;
@@ -474,7 +474,7 @@ static int replay(xp *x, rb_rules *rules, const cli_events *in) {
   int rc = rb_engine_new(rules, &sink, &e);
   rb_time last = RB_TIME_NONE;
   for (size_t i = 0; i < in->n && rc == RB_OK; i++) {
-    const rb_event *ev = &in->v[i].ev;
+    const rb_event *ev = &cli_events_at(in, i)->ev;
     bool mine;
     switch (ev->type) {
     case RB_EV_ENABLE_POSTPAID:

@@ -114,11 +114,7 @@ static int flush(cli_out *o, rb_buf *b, FILE *f, const char *path) {
 
 static int tally(int64_t *acc, int64_t v) { return rb_money_add(*acc, v, acc); }
 
-static int on_bill(void *ctx, const rb_bill *bill) {
-  cli_out *o = ctx;
-  int rc = rb_bill_to_json(bill, &o->bbuf);
-  if (rc != RB_OK)
-    return rc;
+int cli_out_tally(cli_out *o, const rb_bill *bill) {
   if (o->nbills < CLI_BRIEF_BILLS) {
     cli_bill_brief *br = &o->brief[o->nbills];
     snprintf(br->id, sizeof br->id, "%s", bill->id);
@@ -144,9 +140,28 @@ static int on_bill(void *ctx, const rb_bill *bill) {
         tally(&m->unbilled, l->unbilled) != RB_OK)
       return RB_EOVERFLOW;
   }
+  return RB_OK;
+}
+
+static int on_bill(void *ctx, const rb_bill *bill) {
+  cli_out *o = ctx;
+  int rc = rb_bill_to_json(bill, &o->bbuf);
+  if (rc == RB_OK)
+    rc = cli_out_tally(o, bill);
+  if (rc != RB_OK)
+    return rc;
   if (o->bbuf.len >= FLUSH_AT)
     return flush(o, &o->bbuf, o->bills, o->bills_path);
   return RB_OK;
+}
+
+int cli_out_write(cli_out *o, bool bills, const char *data, size_t len) {
+  rb_buf *b = bills ? &o->bbuf : &o->nbuf;
+  int rc = rb_buf_append(b, data, len);
+  if (rc != RB_OK || b->len < FLUSH_AT)
+    return rc;
+  return bills ? flush(o, b, o->bills, o->bills_path)
+               : flush(o, b, o->notices, o->notices_path);
 }
 
 static int on_notice(void *ctx, const rb_notice *n) {
@@ -337,6 +352,32 @@ int cli_write_summary(const char *dir, const cli_report *r, int *err_no) {
   if (rc == RB_OK)
     rc = rb_buf_printf(&b, ",\"records_per_second\":%" PRIu64,
                        per_second(c->read, r->elapsed_ns));
+  if (rc == RB_OK && (r->read_ns | r->sort_ns | r->rate_ns | r->write_ns)) {
+    const uint64_t ph[4] = {r->read_ns, r->sort_ns, r->rate_ns, r->write_ns};
+    const char *const names[4] = {"read", "sort", "rate", "write"};
+    rc = rb_buf_printf(&b, ",\"phases\":{");
+    for (int i = 0; rc == RB_OK && i < 4; i++) {
+      rc = rb_buf_printf(&b, "%s\"%s\":", i > 0 ? "," : "", names[i]);
+      if (rc == RB_OK)
+        rc = put_seconds(&b, ph[i]);
+    }
+    if (rc == RB_OK)
+      rc = rb_buf_printf(&b, "}");
+  }
+  if (rc == RB_OK && r->engines > 0)
+    rc = rb_buf_printf(&b, ",\"engines\":%zu", r->engines);
+  if (rc == RB_OK && r->have_stats) {
+    const rb_engine_stats *st = &r->stats;
+    rc = rb_buf_printf(
+        &b,
+        ",\"engine\":{\"usage_ids\":%" PRIu64 ",\"usage_bytes\":%" PRIu64
+        ",\"bytes_per_usage_id\":%" PRIu64 ",\"accumulators_peak\":%" PRIu64
+        ",\"accumulator_bytes\":%" PRIu64
+        ",\"bytes_per_accumulator\":%" PRIu64 "}",
+        st->usage_ids, st->usage_bytes,
+        st->usage_ids ? st->usage_bytes / st->usage_ids : 0, st->accs_peak,
+        st->acc_bytes, st->accs_peak ? st->acc_bytes / st->accs_peak : 0);
+  }
   if (rc == RB_OK && r->rules_dir != NULL)
     rc = put_inputs(&b, r);
   if (rc == RB_OK)

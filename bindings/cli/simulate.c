@@ -4,7 +4,9 @@
  * orders the events by effective time (both in events.c), feeds them to
  * the engine, then lets the clock run on until every period with usage
  * is billed (or to --until). Input order breaks ties, so a run is
- * reproducible from its files alone. Depends on: cli.h, rtcbill.h
+ * reproducible from its files alone. With --jobs N the reading is
+ * shared among threads (events.c) and so are the accounts, among N
+ * engines (jobs.c), with the same outputs. Depends on: cli.h, rtcbill.h
  * (engine, rules), rtcbill_rules.h (loading the Lua rules), POSIX isatty.
  */
 #ifndef _POSIX_C_SOURCE
@@ -27,6 +29,7 @@ typedef struct sim_opts {
   const char *out;
   bool has_until;
   rb_time until;
+  size_t jobs;
   const char **files;
   size_t nfiles;
 } sim_opts;
@@ -57,6 +60,9 @@ static void help(FILE *f) {
           "  --out DIR      where bills.jsonl, notices.jsonl, rejects.jsonl\n"
           "                 and summary.json are written (created if\n"
           "                 missing)\n"
+          "  --jobs N       read with N threads and share the accounts out\n"
+          "                 among N engines on N threads (default 1); the\n"
+          "                 outputs are the same as with one\n"
           "  -h, --help     show this help\n"
           "\n"
           "Exit status: 0 success, 1 invalid input (any line rejected; all\n"
@@ -66,11 +72,13 @@ static void help(FILE *f) {
 
 /* Returns -1 to go on, or the exit status to return now. */
 static int parse_args(int argc, char **argv, sim_opts *o) {
-  const char *until = NULL;
+  const char *until = NULL, *jobs = NULL;
   memset(o, 0, sizeof *o);
+  o->jobs = 1;
   const cli_opt opts[] = {{"--rules", &o->rules, NULL},
                           {"--until", &until, NULL},
                           {"--out", &o->out, NULL},
+                          {"--jobs", &jobs, NULL},
                           {NULL, NULL, NULL}};
   cli_operands files;
   int status = cli_parse_args(argc, argv, "simulate", opts, help, &files);
@@ -84,6 +92,18 @@ static int parse_args(int argc, char **argv, sim_opts *o) {
     return cli_usage_error("simulate", "no input files");
   if (o->nfiles > UINT32_MAX)
     return cli_usage_error("simulate", "too many input files");
+  if (jobs != NULL) {
+    char *end = NULL;
+    errno = 0;
+    unsigned long n = strtoul(jobs, &end, 10);
+    if (jobs[0] < '1' || jobs[0] > '9' || *end != '\0' || errno != 0 ||
+        n > CLI_JOBS_MAX)
+      return cli_usage_error("simulate",
+                             "--jobs '%s' is not a number of threads from 1 "
+                             "to %d",
+                             jobs, CLI_JOBS_MAX);
+    o->jobs = (size_t)n;
+  }
   if (until != NULL) {
     if (rb_time_parse(until, strlen(until), &o->until, NULL) != RB_OK)
       return cli_usage_error("simulate",
@@ -121,7 +141,8 @@ static int run_engine(sim *s, rb_engine *e) {
   cli_progress pg;
   cli_progress_start(&pg, s->progress, "rating", s->in.n);
   for (size_t i = 0; i < s->in.n; i++) {
-    const cli_event *se = &s->in.v[i];
+    const cli_event *se = cli_events_at(&s->in, i);
+    cli_prefetch(e, i, s->in.n, cli_events_ev, &s->in);
     cli_progress_step(&pg, i, i);
     if (s->opt.has_until && se->ev.at > s->opt.until) {
       s->counts.pending++;
@@ -200,11 +221,13 @@ int cli_simulate(int argc, char **argv) {
   const rb_rules_data *data = rb_rules_data_get(rules);
 
   uint64_t t0 = cli_now_ns();
-  if (cli_events_read(&s.in, s.opt.files, s.opt.nfiles, s.progress) != 0) {
+  if (cli_events_read_jobs(&s.in, s.opt.files, s.opt.nfiles, s.progress,
+                           s.opt.jobs) != 0) {
     rb_rules_unref(rules);
     sim_free(&s);
     return CLI_EXIT_INVALID;
   }
+  uint64_t t_read = cli_now_ns();
   s.counts.read = s.in.read;
   for (size_t i = 0; i < s.in.rejects.n; i++) {
     const cli_reject_rec *r = &s.in.rejects.v[i];
@@ -216,6 +239,7 @@ int cli_simulate(int argc, char **argv) {
     }
   }
   cli_events_sort(&s.in);
+  uint64_t t_sort = cli_now_ns();
 
   cli_out out;
   if (cli_out_open(&out, s.opt.out, data, err, sizeof err) != 0) {
@@ -226,15 +250,44 @@ int cli_simulate(int argc, char **argv) {
   }
   rb_sink sink = cli_out_sink(&out);
   rb_engine *engine = NULL;
-  rc = rb_engine_new(rules, &sink, &engine);
-  if (rc == RB_OK) {
+  rb_engine_stats stats;
+  bool have_stats = false;
+  int shared = 1;
+  if (s.opt.jobs > 1) {
+    cli_jobs_result res;
+    shared = cli_jobs_run(&s.in, rules, rules_dir, s.opt.jobs,
+                          s.opt.has_until, s.opt.until, &out, &res);
+    if (shared == 0) {
+      s.counts.accepted += res.counts.accepted;
+      s.counts.duplicates += res.counts.duplicates;
+      s.counts.pending += res.counts.pending;
+      stats = res.stats;
+      have_stats = true;
+      for (size_t i = 0; i < res.rejects.n && rc == RB_OK; i++)
+        if (!add_reject(&s, res.rejects.v[i].file, res.rejects.v[i].line,
+                        &res.rejects.v[i].rej))
+          rc = RB_ENOMEM;
+      if (rc != RB_OK)
+        fprintf(stderr, CLI_NAME ": %s\n", rb_strerror(rc));
+    } else if (shared < 0) {
+      fprintf(stderr, CLI_NAME ": %s\n", res.error);
+      rc = res.rc != RB_OK ? res.rc : RB_EINVAL;
+    }
+    cli_rejects_free(&res.rejects);
+  }
+  if (shared != 1) {
+    /* Done on several engines, or failed there. */
+  } else if ((rc = rb_engine_new(rules, &sink, &engine)) == RB_OK) {
     rc = run_engine(&s, engine);
     if (rc != RB_OK)
       engine_failure(engine, &out, rc);
+    rb_engine_stats_get(engine, &stats);
+    have_stats = true;
     rb_engine_free(engine);
   } else {
     fprintf(stderr, CLI_NAME ": %s\n", rb_strerror(rc));
   }
+  uint64_t t_rate = cli_now_ns();
   status = rc == RB_OK ? CLI_EXIT_OK : CLI_EXIT_INVALID;
   if (cli_out_close(&out) != 0 && status == CLI_EXIT_OK) {
     fprintf(stderr, CLI_NAME ": %s: %s\n", out.io_path, strerror(out.io_errno));
@@ -244,7 +297,10 @@ int cli_simulate(int argc, char **argv) {
   if (status == CLI_EXIT_OK) {
     cli_report rep = {.counts = s.counts, .out = &out, .rules = data,
                       .rules_dir = rules_dir, .files = s.opt.files,
-                      .nfiles = s.opt.nfiles};
+                      .nfiles = s.opt.nfiles, .have_stats = have_stats,
+                      .engines = shared == 0 ? s.opt.jobs : 1};
+    if (have_stats)
+      rep.stats = stats;
     int err_no = 0;
     if (cli_write_rejects(s.opt.out, s.opt.files, s.rejects.v, s.rejects.n,
                           &err_no) != 0) {
@@ -252,7 +308,12 @@ int cli_simulate(int argc, char **argv) {
               strerror(err_no));
       status = CLI_EXIT_INVALID;
     }
-    rep.elapsed_ns = cli_now_ns() - t0;
+    uint64_t t_end = cli_now_ns();
+    rep.elapsed_ns = t_end - t0;
+    rep.read_ns = t_read - t0;
+    rep.sort_ns = t_sort - t_read;
+    rep.rate_ns = t_rate - t_sort;
+    rep.write_ns = t_end - t_rate;
     if (status == CLI_EXIT_OK &&
         cli_write_summary(s.opt.out, &rep, &err_no) != 0) {
       fprintf(stderr, CLI_NAME ": %s/summary.json: %s\n", s.opt.out,

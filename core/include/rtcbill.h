@@ -665,6 +665,31 @@ void rb_engine_free(rb_engine *e);
  * further work (rb_engine_last_error says why). */
 int rb_engine_apply(rb_engine *e, const rb_event *ev, rb_reject *rej);
 
+/* Running one input on several engines, each holding a share of the
+ * accounts (rtcbill simulate --jobs), and merging their outputs as if
+ * one engine had run needs a common order for timers that fall due at
+ * the same instant with the same kind, which one engine orders by
+ * insertion. After the first call of rb_engine_set_position the engine
+ * numbers timers by position instead: a timer scheduled while applying
+ * an event gets (position << 16) | n, n counting the event's timers from
+ * 0, and one scheduled while a timer fires (an arrears grace or a
+ * reclaim) takes the firing timer's number. The caller sets the
+ * position before each rb_engine_apply: the event's rank in the time
+ * order of the whole input (below 2^48), the same on every engine. */
+void rb_engine_set_position(rb_engine *e, uint64_t position);
+
+/* True while a timer fires (inside a sink callback), with *out (if not
+ * NULL) set to it: what a merge orders outputs of timers by. */
+bool rb_engine_firing(const rb_engine *e, rb_timer *out);
+
+/* A hint that ev will be applied soon: fetches into the cache what
+ * applying it will read, so that a caller feeding a long sorted list can
+ * overlap those memory reads with work. In three stages, each reading
+ * only what the one before fetched: stage 0 (some 12 events ahead) the
+ * index slots of the app and of the usage id, stage 1 (8 ahead) the
+ * app, stage 2 (4 ahead) its account. Changes nothing, cannot fail. */
+void rb_engine_prefetch(const rb_engine *e, const rb_event *ev, int stage);
+
 /* Moves the virtual clock to t, firing every timer due at or before t.
  * RB_ENOMEM leaves the clock at the last timer that fired; retry. */
 int rb_engine_advance(rb_engine *e, rb_time t);
@@ -723,6 +748,21 @@ int rb_engine_account(rb_engine *e, const char *id, rb_account_info *out);
  * accumulators, apps, packages, usage ids seen): two engines that were
  * fed the same events under the same rules have the same digest. */
 uint64_t rb_engine_digest(const rb_engine *e);
+
+/* Memory figures of an engine, for capacity planning and benchmarks.
+ * Bytes count what the engine allocated for the purpose (arrays at their
+ * current capacity, index tables, copied ids), not the allocator's own
+ * overhead. Accumulator storage never shrinks, so acc_bytes is the
+ * memory held at the high-water mark accs_peak. */
+typedef struct rb_engine_stats {
+  uint64_t usage_ids;   /* usage records remembered (ids seen) */
+  uint64_t usage_bytes; /* records, id table and id text */
+  uint64_t accs_live;   /* (app, tier, period) accumulators now open */
+  uint64_t accs_peak;   /* the most ever open at once */
+  uint64_t acc_bytes;   /* accumulator array, index, period lists */
+} rb_engine_stats;
+
+void rb_engine_stats_get(const rb_engine *e, rb_engine_stats *out);
 
 /* ------------------------------------------------------------------ */
 /* Estimate: the price calculator (SPEC 2 `estimate`, 1.4 catalogue)  */

@@ -1,0 +1,683 @@
+/* jobs.c: `rtcbill simulate --jobs N`, the accounts shared out among N
+ * engines on N threads, and their outputs merged into exactly the files
+ * one engine writes.
+ *
+ * Accounts never touch each other's state, so each engine holds the
+ * accounts whose id hashes to it, with their apps and the events of
+ * those (usage goes where its app's account is). What is global has to
+ * be checked before: an app created under two accounts, a package id or
+ * a usage id used in two shares. Any of these and the run is left to
+ * one engine (the caller runs it), which is exact by definition.
+ *
+ * Merging: every output record is stamped with the key of the action
+ * that produced it, in the order one engine would have taken them: an
+ * event by (time, then its rank in the sorted input), a timer by (due
+ * time, before events, kind, number), the engines numbering timers by
+ * rank (rb_engine_set_position). Each engine's records are in that
+ * order already, so a merge of the N streams gives one engine's files
+ * byte for byte; tests/cli/test_jobs.lua checks it.
+ *
+ * The end of the run is the single engine's too: every engine is first
+ * brought to the latest clock of all (one engine would have got there
+ * with the last event, firing every timer due before), then all go on
+ * together until no period with usage is left unbilled.
+ *
+ * Depends on: cli.h, rtcbill.h (engine), rtcbill_rules.h (one rule set
+ * per thread: the Lua states are not shared), POSIX threads.
+ */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "rtcbill_rules.h"
+
+/* The key of the action that produced a record: compared field by
+ * field. cls 0 is a timer (timers fire before input at one instant). */
+typedef struct job_key {
+  rb_time t;
+  uint32_t cls, kind;
+  uint64_t seq;
+} job_key;
+
+typedef struct job_rec {
+  job_key key;
+  size_t off, len;
+} job_rec;
+
+/* One engine's bills or notices, in its emission order. */
+typedef struct job_stream {
+  rb_buf text;
+  job_rec *v;
+  size_t n, cap;
+} job_stream;
+
+typedef struct job_part {
+  const cli_events *in;
+  uint32_t *ranks; /* the share's events, by rank in time order */
+  size_t n, cap;
+  rb_rules *rules;
+  rb_engine *engine;
+  job_key event_key; /* the event being applied */
+  job_stream bills, notices;
+  cli_out tally; /* counts and briefs of this share's bills (no files) */
+  int32_t tz;
+  cli_counts counts;
+  cli_rejects rejects;
+  rb_time last;   /* the latest accepted event */
+  rb_time target; /* phase 2: advance to this */
+  int rc;
+  char error[256];
+} job_part;
+
+static int key_cmp(const job_key *a, const job_key *b) {
+  if (a->t != b->t)
+    return a->t < b->t ? -1 : 1;
+  if (a->cls != b->cls)
+    return a->cls < b->cls ? -1 : 1;
+  if (a->kind != b->kind)
+    return a->kind < b->kind ? -1 : 1;
+  return (a->seq > b->seq) - (a->seq < b->seq);
+}
+
+/* ------------------------------------------------------------------ */
+/* Running N things at once                                            */
+/* ------------------------------------------------------------------ */
+
+typedef struct job_call {
+  void (*fn)(void *ctx, size_t k);
+  void *ctx;
+  size_t k;
+} job_call;
+
+static void *job_thread(void *arg) {
+  job_call *c = arg;
+  c->fn(c->ctx, c->k);
+  return NULL;
+}
+
+/* Calls fn(ctx, k) for k in [0, n), on n threads (the caller's being
+ * one); a thread that cannot start has its call made here. */
+static void run_all(size_t n, void (*fn)(void *ctx, size_t k), void *ctx) {
+  pthread_t th[CLI_JOBS_MAX];
+  job_call calls[CLI_JOBS_MAX];
+  bool started[CLI_JOBS_MAX] = {false};
+  for (size_t k = 1; k < n; k++) {
+    calls[k] = (job_call){fn, ctx, k};
+    started[k] = pthread_create(&th[k], NULL, job_thread, &calls[k]) == 0;
+  }
+  fn(ctx, 0);
+  for (size_t k = 1; k < n; k++) {
+    if (started[k])
+      pthread_join(th[k], NULL);
+    else
+      fn(ctx, k);
+  }
+}
+
+/* ------------------------------------------------------------------ */
+/* Sharing out                                                         */
+/* ------------------------------------------------------------------ */
+
+/* 8 bytes at a time, each word mixed in by a multiply and a shift, then
+ * a final avalanche (splitmix64's): ids are hashed a million times. */
+static uint64_t hash_bytes(const char *s, size_t n) {
+  uint64_t h = 0x9E3779B97F4A7C15u ^ n;
+  for (; n >= 8; n -= 8, s += 8) {
+    uint64_t w;
+    memcpy(&w, s, 8);
+    h = (h ^ w) * 0xBF58476D1CE4E5B9u;
+    h ^= h >> 31;
+  }
+  if (n > 0) {
+    uint64_t w = 0;
+    memcpy(&w, s, n);
+    h = (h ^ w) * 0xBF58476D1CE4E5B9u;
+    h ^= h >> 31;
+  }
+  h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9u;
+  h = (h ^ (h >> 27)) * 0x94D049BB133111EBu;
+  return h ^ (h >> 31);
+}
+
+static uint64_t hash_str(const char *s) { return hash_bytes(s, strlen(s)); }
+
+/* An open-addressing table from 64-bit keys to a value and a string
+ * (apps to their account, ids to their share). */
+typedef struct job_table {
+  uint64_t *keys;
+  const char **strs;
+  uint32_t *vals;
+  size_t mask;
+} job_table;
+
+static bool table_new(job_table *t, size_t n, bool strs) {
+  size_t cap = 64;
+  while (cap < 2 * n + 2)
+    cap *= 2;
+  t->keys = calloc(cap, sizeof *t->keys);
+  t->strs = strs ? calloc(cap, sizeof *t->strs) : NULL;
+  t->vals = calloc(cap, sizeof *t->vals);
+  t->mask = cap - 1;
+  return t->keys != NULL && (!strs || t->strs != NULL) && t->vals != NULL;
+}
+
+static void table_free(job_table *t) {
+  free(t->keys);
+  free(t->strs);
+  free(t->vals);
+}
+
+/* The slot of key (0 is stored as 1: 0 marks an empty slot): its own
+ * (*found) or the free one it would take. Read-only, so that threads
+ * may look up at once. */
+static size_t table_find(const job_table *t, uint64_t key, bool *found) {
+  key = key != 0 ? key : 1;
+  size_t i = (size_t)(key ^ (key >> 32)) & t->mask;
+  while (t->keys[i] != 0 && t->keys[i] != key)
+    i = (i + 1) & t->mask;
+  *found = t->keys[i] != 0;
+  return i;
+}
+
+/* The slot of key, taken if it was free. */
+static size_t table_put(job_table *t, uint64_t key, bool *found) {
+  size_t i = table_find(t, key, found);
+  t->keys[i] = key != 0 ? key : 1;
+  return i;
+}
+
+typedef struct job_plan {
+  const cli_events *in;
+  size_t jobs;
+  job_table apps; /* app id -> the account (string) of its app event */
+  uint8_t *share; /* per event (input order) */
+  uint64_t *idh;  /* per event: a usage id's hash | share, else 0 */
+  bool clash[CLI_JOBS_MAX];
+  job_part *parts;
+} job_plan;
+
+static uint32_t share_of_account(const job_plan *p, const char *account) {
+  return (uint32_t)(hash_str(account) % p->jobs);
+}
+
+/* The share of the event at rank r. Events of apps nobody created go to
+ * share 0, where they are rejected as they would be anywhere. */
+static uint32_t share_of(const job_plan *p, const rb_event *ev) {
+  switch (ev->type) {
+  case RB_EV_ENABLE_POSTPAID:
+  case RB_EV_DISABLE_POSTPAID:
+  case RB_EV_USAGE: {
+    bool found;
+    size_t i = table_find(&p->apps, (uint64_t)ev->app, &found);
+    return found ? p->apps.vals[i] : 0;
+  }
+  default:
+    return share_of_account(p, ev->account);
+  }
+}
+
+/* Phase 1, per thread k: the shares of events [n*k/N, n*(k+1)/N) in
+ * input order (memory order), and the usage ids' hashes, each with its
+ * share in the low 6 bits. */
+static void plan_range(void *ctx, size_t k) {
+  job_plan *p = ctx;
+  size_t n = p->in->n, from = n * k / p->jobs, to = n * (k + 1) / p->jobs;
+  for (size_t i = from; i < to; i++) {
+    const rb_event *ev = &p->in->v[i].ev;
+    uint32_t s = share_of(p, ev);
+    p->share[i] = (uint8_t)s;
+    p->idh[i] =
+        ev->type == RB_EV_USAGE ? (hash_str(ev->id) & ~(uint64_t)63) | s : 0;
+  }
+}
+
+/* Sorts v[0..n) (LSD radix on 11-bit digits, tmp as scratch). */
+static void sort_u64(uint64_t *v, uint64_t *tmp, size_t n) {
+  size_t count[1 << 11];
+  for (unsigned shift = 0; shift < 66; shift += 11) {
+    memset(count, 0, sizeof count);
+    for (size_t i = 0; i < n; i++)
+      count[(v[i] >> shift) & 0x7FF]++;
+    size_t sum = 0;
+    for (size_t d = 0; d < (1u << 11); d++) {
+      size_t c = count[d];
+      count[d] = sum;
+      sum += c;
+    }
+    for (size_t i = 0; i < n; i++)
+      tmp[count[(v[i] >> shift) & 0x7FF]++] = v[i];
+    uint64_t *swap = v;
+    v = tmp;
+    tmp = swap;
+  }
+  /* Six passes: the result is back in the caller's v. */
+}
+
+/* Phase 2, per thread k: the usage ids whose hash falls to k must each
+ * be in one share only: sorted, equal hashes sit side by side (equal
+ * hashes of different ids count as a clash too: at worst the run goes
+ * to one engine for nothing). Then the ranks of share k. */
+static void plan_ids(void *ctx, size_t k) {
+  job_plan *p = ctx;
+  size_t n = p->in->n, count = 0;
+  for (size_t i = 0; i < n; i++)
+    count += p->idh[i] != 0 && (p->idh[i] >> 6) % p->jobs == k;
+  uint64_t *v = malloc((2 * count + 1) * sizeof *v);
+  if (v == NULL) {
+    p->clash[k] = true;
+    return;
+  }
+  size_t m = 0;
+  for (size_t i = 0; i < n; i++)
+    if (p->idh[i] != 0 && (p->idh[i] >> 6) % p->jobs == k)
+      v[m++] = p->idh[i];
+  sort_u64(v, v + m, m);
+  for (size_t i = 1; i < m; i++)
+    if (v[i] >> 6 == v[i - 1] >> 6 && v[i] != v[i - 1])
+      p->clash[k] = true;
+  free(v);
+  job_part *part = &p->parts[k];
+  part->n = 0;
+  for (size_t i = 0; i < n; i++)
+    part->n += p->share[i] == k;
+  part->ranks = malloc((part->n + 1) * sizeof *part->ranks);
+  if (part->ranks == NULL) {
+    p->clash[k] = true;
+    return;
+  }
+  part->n = 0;
+  for (size_t r = 0; r < n; r++) {
+    size_t i = p->in->order != NULL ? p->in->order[r] : r;
+    if (p->share[i] == k)
+      part->ranks[part->n++] = (uint32_t)r;
+  }
+}
+
+/* The serial checks and tables: apps to accounts, package ids. Returns
+ * false when the input cannot be shared out (or memory is short). */
+static bool plan_tables(job_plan *p) {
+  const cli_events *in = p->in;
+  size_t napps = 0, npkgs = 0;
+  for (size_t i = 0; i < in->n; i++) {
+    napps += in->v[i].ev.type == RB_EV_APP;
+    npkgs += in->v[i].ev.type == RB_EV_PACKAGE;
+  }
+  job_table pk = {0};
+  if (!table_new(&p->apps, napps, true) || !table_new(&pk, npkgs, false)) {
+    table_free(&pk);
+    return false;
+  }
+  bool ok = true;
+  for (size_t r = 0; r < in->n && ok; r++) {
+    const rb_event *ev = &cli_events_at(in, r)->ev;
+    bool found;
+    if (ev->type == RB_EV_APP) {
+      size_t i = table_put(&p->apps, (uint64_t)ev->app, &found);
+      if (!found) {
+        p->apps.strs[i] = ev->account;
+        p->apps.vals[i] = share_of_account(p, ev->account);
+      } else if (strcmp(p->apps.strs[i], ev->account) != 0)
+        ok = false; /* one app id under two accounts */
+    } else if (ev->type == RB_EV_PACKAGE) {
+      uint32_t s = share_of_account(p, ev->account);
+      size_t i = table_put(&pk, hash_str(ev->package), &found);
+      if (!found)
+        pk.vals[i] = s;
+      else if (pk.vals[i] != s)
+        ok = false; /* one package id (or hash) in two shares */
+      /* A bought package named like another account's trial. */
+      size_t len = strlen(ev->package);
+      if (len > 6 && strcmp(ev->package + len - 6, "/trial") == 0 &&
+          (uint32_t)(hash_bytes(ev->package, len - 6) % p->jobs) != s)
+        ok = false;
+    }
+  }
+  table_free(&pk);
+  return ok;
+}
+
+/* ------------------------------------------------------------------ */
+/* The engines                                                         */
+/* ------------------------------------------------------------------ */
+
+static int stream_add(job_stream *s, const job_key *k, size_t off) {
+  if (s->n == s->cap) {
+    size_t cap = s->cap ? 2 * s->cap : 1024;
+    job_rec *v = realloc(s->v, cap * sizeof *v);
+    if (v == NULL)
+      return RB_ENOMEM;
+    s->v = v;
+    s->cap = cap;
+  }
+  s->v[s->n++] = (job_rec){*k, off, s->text.len - off};
+  return RB_OK;
+}
+
+static void current_key(const job_part *p, job_key *k) {
+  rb_timer t;
+  if (rb_engine_firing(p->engine, &t))
+    *k = (job_key){t.due, 0, t.kind, t.seq};
+  else
+    *k = p->event_key;
+}
+
+static int part_bill(void *ctx, const rb_bill *b) {
+  job_part *p = ctx;
+  job_key k;
+  current_key(p, &k);
+  size_t off = p->bills.text.len;
+  int rc = rb_bill_to_json(b, &p->bills.text);
+  if (rc == RB_OK)
+    rc = stream_add(&p->bills, &k, off);
+  if (rc == RB_OK)
+    rc = cli_out_tally(&p->tally, b);
+  return rc;
+}
+
+static int part_notice(void *ctx, const rb_notice *n) {
+  job_part *p = ctx;
+  job_key k;
+  current_key(p, &k);
+  size_t off = p->notices.text.len;
+  int rc = rb_notice_to_json(n, p->tz, &p->notices.text);
+  return rc == RB_OK ? stream_add(&p->notices, &k, off) : rc;
+}
+
+static void part_fail(job_part *p, int rc) {
+  p->rc = rc;
+  const char *msg = rc == RB_EPOLICY && p->engine != NULL
+                        ? rb_engine_last_error(p->engine)
+                        : rb_strerror(rc);
+  snprintf(p->error, sizeof p->error, "%s", msg ? msg : rb_strerror(rc));
+}
+
+typedef struct job_run {
+  job_part *parts;
+  bool has_until;
+  rb_time until;
+} job_run;
+
+/* The share's i-th event, for cli_prefetch. */
+static const rb_event *part_event(const void *ctx, size_t i) {
+  const job_part *p = ctx;
+  return &cli_events_at(p->in, p->ranks[i])->ev;
+}
+
+/* Phase 3, per thread: the share's events on its engine. */
+static void run_events(void *ctx, size_t k) {
+  job_run *run = ctx;
+  job_part *p = &run->parts[k];
+  rb_sink sink = {.ctx = p, .bill = part_bill, .notice = part_notice};
+  p->last = RB_TIME_NONE;
+  int rc = rb_engine_new(p->rules, &sink, &p->engine);
+  if (rc != RB_OK) {
+    p->engine = NULL;
+    part_fail(p, rc);
+    return;
+  }
+  for (size_t i = 0; i < p->n; i++) {
+    uint32_t r = p->ranks[i];
+    const cli_event *ce = cli_events_at(p->in, r);
+    cli_prefetch(p->engine, i, p->n, part_event, p);
+    if (run->has_until && ce->ev.at > run->until) {
+      p->counts.pending++;
+      continue;
+    }
+    rb_reject rej;
+    memset(&rej, 0, sizeof rej);
+    rb_engine_set_position(p->engine, r);
+    p->event_key = (job_key){ce->ev.at, 1, 0, r};
+    rc = rb_engine_apply(p->engine, &ce->ev, &rej);
+    if (rc == RB_OK) {
+      p->counts.accepted++;
+      if (p->last == RB_TIME_NONE || ce->ev.at > p->last)
+        p->last = ce->ev.at;
+    } else if (rc == RB_DUPLICATE) {
+      p->counts.duplicates++;
+    } else if (rc == RB_EREJECT) {
+      if (!cli_rejects_add(&p->rejects, ce->file, ce->line, &rej)) {
+        part_fail(p, RB_ENOMEM);
+        return;
+      }
+    } else {
+      part_fail(p, rc < 0 ? rc : RB_EINVAL);
+      return;
+    }
+  }
+}
+
+/* Phase 4, per thread: the clock to the common target. */
+static void run_advance(void *ctx, size_t k) {
+  job_part *p = &((job_run *)ctx)->parts[k];
+  if (p->rc != RB_OK || p->target == RB_TIME_NONE)
+    return;
+  rb_time now = rb_engine_now(p->engine);
+  if (now != RB_TIME_NONE && now >= p->target)
+    return;
+  int rc = rb_engine_advance(p->engine, p->target);
+  if (rc != RB_OK)
+    part_fail(p, rc);
+}
+
+static rb_time later(rb_time a, rb_time b) {
+  if (a == RB_TIME_NONE)
+    return b;
+  if (b == RB_TIME_NONE)
+    return a;
+  return a > b ? a : b;
+}
+
+static bool failed(const job_part *parts, size_t n) {
+  for (size_t k = 0; k < n; k++)
+    if (parts[k].rc != RB_OK)
+      return true;
+  return false;
+}
+
+/* Every engine to `target` together. */
+static void advance_all(job_run *run, size_t n, rb_time target) {
+  for (size_t k = 0; k < n; k++)
+    run->parts[k].target = target;
+  run_all(n, run_advance, run);
+}
+
+/* The end of the run, as cli_engine_finish (or --until) does it on one
+ * engine. */
+static void finish(job_run *run, size_t n) {
+  rb_time now = RB_TIME_NONE, last = RB_TIME_NONE;
+  for (size_t k = 0; k < n; k++) {
+    now = later(now, rb_engine_now(run->parts[k].engine));
+    last = later(last, run->parts[k].last);
+  }
+  if (run->has_until) {
+    if (now == RB_TIME_NONE || now <= run->until)
+      advance_all(run, n, run->until);
+    return;
+  }
+  advance_all(run, n, now);
+  rb_time target = last;
+  while (!failed(run->parts, n)) {
+    for (size_t k = 0; k < n; k++)
+      target = later(target, rb_engine_settle_horizon(run->parts[k].engine));
+    if (target == RB_TIME_NONE || (now != RB_TIME_NONE && target <= now))
+      return;
+    advance_all(run, n, target);
+    now = target;
+  }
+}
+
+/* ------------------------------------------------------------------ */
+/* Merging                                                             */
+/* ------------------------------------------------------------------ */
+
+/* Writes the N streams of bills (or notices) in key order; for bills,
+ * the first ones' briefs go to out's summary in that order too. */
+static job_stream *stream_of(job_part *p, bool bills) {
+  return bills ? &p->bills : &p->notices;
+}
+
+static int merge(job_part *parts, size_t n, bool bills, cli_out *out) {
+  size_t at[CLI_JOBS_MAX] = {0};
+  uint64_t written = 0;
+  for (;;) {
+    size_t best = n;
+    const job_key *best_key = NULL;
+    for (size_t k = 0; k < n; k++) {
+      job_stream *s = stream_of(&parts[k], bills);
+      if (at[k] < s->n &&
+          (best_key == NULL || key_cmp(&s->v[at[k]].key, best_key) < 0)) {
+        best = k;
+        best_key = &s->v[at[k]].key;
+      }
+    }
+    if (best == n)
+      return RB_OK;
+    job_stream *s = stream_of(&parts[best], bills);
+    const job_rec *rec = &s->v[at[best]];
+    if (bills && written < CLI_BRIEF_BILLS)
+      out->brief[written] = parts[best].tally.brief[at[best]];
+    at[best]++;
+    written++;
+    int rc = cli_out_write(out, bills, s->text.data + rec->off, rec->len);
+    if (rc != RB_OK)
+      return rc;
+  }
+}
+
+/* The shares' tallies into out (briefs come with the merge). */
+static int sum_tallies(job_part *parts, size_t n, cli_out *out) {
+  for (size_t k = 0; k < n; k++) {
+    const cli_out *t = &parts[k].tally;
+    out->nbills += t->nbills;
+    if (t->revenue_overflow ||
+        rb_money_add(out->revenue, t->revenue, &out->revenue) != RB_OK)
+      out->revenue_overflow = true;
+    for (int i = 0; i < RB_MAX_TIERS; i++) {
+      cli_tier_minutes *m = &out->minutes[i];
+      const cli_tier_minutes *x = &t->minutes[i];
+      if (rb_money_add(m->billable, x->billable, &m->billable) != RB_OK ||
+          rb_money_add(m->covered, x->covered, &m->covered) != RB_OK ||
+          rb_money_add(m->postpaid, x->postpaid, &m->postpaid) != RB_OK ||
+          rb_money_add(m->unbilled, x->unbilled, &m->unbilled) != RB_OK)
+        return RB_EOVERFLOW;
+    }
+  }
+  return RB_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* The run                                                             */
+/* ------------------------------------------------------------------ */
+
+static void parts_free(job_part *parts, size_t n) {
+  for (size_t k = 0; k < n; k++) {
+    job_part *p = &parts[k];
+    if (p->engine != NULL)
+      rb_engine_free(p->engine);
+    if (k > 0 && p->rules != NULL)
+      rb_rules_unref(p->rules);
+    free(p->ranks);
+    rb_buf_free(&p->bills.text);
+    rb_buf_free(&p->notices.text);
+    free(p->bills.v);
+    free(p->notices.v);
+    cli_rejects_free(&p->rejects);
+  }
+  free(parts);
+}
+
+int cli_jobs_run(const cli_events *in, rb_rules *rules, const char *rules_dir,
+                 size_t jobs, bool has_until, rb_time until, cli_out *out,
+                 cli_jobs_result *res) {
+  memset(res, 0, sizeof *res);
+  if (jobs < 2 || jobs > CLI_JOBS_MAX || in->n < jobs || in->n > UINT32_MAX)
+    return 1;
+  job_plan plan = {.in = in, .jobs = jobs};
+  plan.share = malloc(in->n);
+  plan.idh = malloc(in->n * sizeof *plan.idh);
+  plan.parts = calloc(jobs, sizeof *plan.parts);
+  int status = 1;
+  if (plan.share == NULL || plan.idh == NULL || plan.parts == NULL ||
+      !plan_tables(&plan))
+    goto done;
+  run_all(jobs, plan_range, &plan);
+  run_all(jobs, plan_ids, &plan);
+  for (size_t k = 0; k < jobs; k++)
+    if (plan.clash[k])
+      goto done;
+
+  /* From here on the run is shared out; failures are the run's own. */
+  status = -1;
+  const rb_rules_data *data = rb_rules_data_get(rules);
+  for (size_t k = 0; k < jobs; k++) {
+    job_part *p = &plan.parts[k];
+    p->in = in;
+    p->tz = data->tariff.tz_offset;
+    p->tally.ntiers = data->tariff.ntiers;
+    if (k == 0) {
+      p->rules = rules;
+    } else {
+      char err[512] = "";
+      int rc = rb_lua_rules_load(rules_dir, &p->rules, err, sizeof err);
+      if (rc != RB_OK) {
+        snprintf(res->error, sizeof res->error, "%s",
+                 err[0] ? err : rb_strerror(rc));
+        goto done;
+      }
+    }
+  }
+  job_run run = {plan.parts, has_until, until};
+  run_all(jobs, run_events, &run);
+  if (!failed(plan.parts, jobs))
+    finish(&run, jobs);
+  for (size_t k = 0; k < jobs; k++) {
+    job_part *p = &plan.parts[k];
+    if (p->rc != RB_OK) {
+      res->rc = p->rc;
+      snprintf(res->error, sizeof res->error, "%s", p->error);
+      goto done;
+    }
+  }
+  int rc = sum_tallies(plan.parts, jobs, out);
+  if (rc == RB_OK)
+    rc = merge(plan.parts, jobs, true, out);
+  if (rc == RB_OK)
+    rc = merge(plan.parts, jobs, false, out);
+  for (size_t k = 0; k < jobs && rc == RB_OK; k++) {
+    job_part *p = &plan.parts[k];
+    res->counts.accepted += p->counts.accepted;
+    res->counts.duplicates += p->counts.duplicates;
+    res->counts.pending += p->counts.pending;
+    for (size_t i = 0; i < p->rejects.n && rc == RB_OK; i++)
+      if (!cli_rejects_add(&res->rejects, p->rejects.v[i].file,
+                           p->rejects.v[i].line, &p->rejects.v[i].rej))
+        rc = RB_ENOMEM;
+    rb_engine_stats st;
+    rb_engine_stats_get(p->engine, &st);
+    res->stats.usage_ids += st.usage_ids;
+    res->stats.usage_bytes += st.usage_bytes;
+    res->stats.accs_live += st.accs_live;
+    res->stats.accs_peak += st.accs_peak;
+    res->stats.acc_bytes += st.acc_bytes;
+  }
+  if (rc != RB_OK) {
+    res->rc = rc;
+    snprintf(res->error, sizeof res->error, "%s",
+             rc == RB_EIO && out->io_errno ? strerror(out->io_errno)
+                                           : rb_strerror(rc));
+    goto done;
+  }
+  status = 0;
+done:
+  table_free(&plan.apps);
+  free(plan.share);
+  free(plan.idh);
+  if (plan.parts != NULL)
+    parts_free(plan.parts, jobs);
+  return status;
+}
