@@ -41,12 +41,7 @@ static int fail(cat *c, int line, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  if (line > 0)
-    lua_pushfstring(c->L, "%s:%d: %s", rb__lua_files[RB__F_PACKAGES], line,
-                    msg);
-  else
-    lua_pushfstring(c->L, "%s: %s", rb__lua_files[RB__F_PACKAGES], msg);
-  return lua_error(c->L);
+  return rb__lua_raise(c->L, RB__F_PACKAGES, line, msg);
 }
 
 /* The line of the n-th (1-based) assignment of key at or after `from`,

@@ -129,11 +129,7 @@ static int fail(compiler *c, int line, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  if (line > 0)
-    lua_pushfstring(c->L, "%s:%d: %s", rb__lua_files[c->file], line, msg);
-  else
-    lua_pushfstring(c->L, "%s: %s", rb__lua_files[c->file], msg);
-  return lua_error(c->L);
+  return rb__lua_raise(c->L, c->file, line, msg);
 }
 
 static const char *src(const compiler *c) { return c->h->src[c->file]; }

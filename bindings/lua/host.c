@@ -118,6 +118,14 @@ static void store_error(rb__lua_host *h, int file, const char *msg) {
       *p = ' ';
 }
 
+int rb__lua_raise(lua_State *L, int file, int line, const char *msg) {
+  if (line > 0)
+    lua_pushfstring(L, "%s:%d: %s", rb__lua_files[file], line, msg);
+  else
+    lua_pushfstring(L, "%s: %s", rb__lua_files[file], msg);
+  return lua_error(L);
+}
+
 void rb__lua_set_error(rb__lua_host *h, int file, const char *fmt, ...) {
   char msg[RB__LUA_ERROR_MAX / 4 * 3];
   va_list ap;

@@ -91,6 +91,10 @@ uint64_t rb__lua_pattern_cost(const char *p, size_t lp, size_t ls,
 int rb__lua_pcall(rb__lua_host *h, int nargs, int nres, int file);
 
 /* Writes "DIR/<file>: <message>" into h->error. */
+/* Raises the Lua error "<file>.lua:LINE: message" ("<file>.lua: message"
+ * when line is 0) on L; never returns. For compile-time data errors. */
+int rb__lua_raise(lua_State *L, int file, int line, const char *msg);
+
 void rb__lua_set_error(rb__lua_host *h, int file, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
