@@ -23,14 +23,11 @@
 #include <cmocka.h>
 
 #include "rtcbill_rules.h"
+#include "rules_dir.h"
 
 #ifndef RTCBILL_SOURCE_RULES_DIR
 #error "define RTCBILL_SOURCE_RULES_DIR as the path of the rules/ directory"
 #endif
-
-static const char *const files[5] = {"tariff.lua", "settlement.lua",
-                                     "packages.lua", "exhaustion.lua",
-                                     "arrears.lua"};
 
 static char tmpdir[64];
 
@@ -40,31 +37,10 @@ static rb_money M(const char *s) {
   return v;
 }
 
-static char *default_text(const char *file) {
-  char path[512];
-  snprintf(path, sizeof path, "%s/%s", RTCBILL_SOURCE_RULES_DIR, file);
-  FILE *fp = fopen(path, "rb");
-  assert_non_null(fp);
-  assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-  long n = ftell(fp);
-  assert_true(n >= 0);
-  rewind(fp);
-  char *buf = malloc((size_t)n + 1);
-  assert_non_null(buf);
-  assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
-  buf[n] = '\0';
-  fclose(fp);
-  return buf;
-}
-
 /* The line of the default packages.lua holding needle (1-based). */
 static int line_of(const char *needle) {
-  char *text = default_text("packages.lua");
-  char *at = strstr(text, needle);
-  assert_non_null(at);
-  int line = 1;
-  for (char *p = text; p < at; p++)
-    line += *p == '\n';
+  char *text = rules_default_text("packages.lua");
+  int line = rules_line_of(text, needle);
   free(text);
   return line;
 }
@@ -72,39 +48,17 @@ static int line_of(const char *needle) {
 /* Copies the default rules into a new temporary directory with the first
  * `from` of packages.lua replaced by `to`. */
 static void make_rules(const char *from, const char *to) {
-  char path[512];
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/rtcbill-cat-XXXXXX");
-  assert_non_null(mkdtemp(tmpdir));
-  for (int f = 0; f < 5; f++) {
-    char *text = default_text(files[f]);
-    snprintf(path, sizeof path, "%s/%s", tmpdir, files[f]);
-    FILE *fp = fopen(path, "wb");
-    assert_non_null(fp);
-    char *at = f == 2 ? strstr(text, from) : NULL;
-    if (f == 2)
-      assert_non_null(at);
-    if (at == NULL) {
-      fputs(text, fp);
-    } else {
-      fwrite(text, 1, (size_t)(at - text), fp);
-      fputs(to, fp);
-      fputs(at + strlen(from), fp);
-    }
-    assert_int_equal(fclose(fp), 0);
-    free(text);
-  }
+  char *text = rules_default_text("packages.lua");
+  char *edited = rules_edit(text, from, to);
+  rules_make_dir(tmpdir, sizeof tmpdir, "rtcbill-cat", "packages.lua",
+                 edited);
+  free(edited);
+  free(text);
 }
 
 static int remove_rules(void **state) {
-  char path[512];
   (void)state;
-  if (tmpdir[0] == '\0')
-    return 0;
-  for (int f = 0; f < 5; f++) {
-    snprintf(path, sizeof path, "%s/%s", tmpdir, files[f]);
-    unlink(path);
-  }
-  rmdir(tmpdir);
+  rules_remove_dir(tmpdir);
   tmpdir[0] = '\0';
   return 0;
 }

@@ -31,14 +31,11 @@
 #include <cmocka.h>
 
 #include "rtcbill_rules.h"
+#include "rules_dir.h"
 
 #ifndef RTCBILL_SOURCE_RULES_DIR
 #error "define RTCBILL_SOURCE_RULES_DIR as the path of the rules/ directory"
 #endif
-
-static const char *const files[5] = {"tariff.lua", "settlement.lua",
-                                     "packages.lua", "exhaustion.lua",
-                                     "arrears.lua"};
 
 #define NEVENTS 2400
 #define PER_TICK 3
@@ -51,20 +48,7 @@ static int ndirs;
 /* Rule directories                                                   */
 /* ------------------------------------------------------------------ */
 
-static char *read_text(const char *path) {
-  FILE *fp = fopen(path, "rb");
-  assert_non_null(fp);
-  assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-  long n = ftell(fp);
-  assert_true(n >= 0);
-  rewind(fp);
-  char *buf = malloc((size_t)n + 1);
-  assert_non_null(buf);
-  assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
-  buf[n] = '\0';
-  fclose(fp);
-  return buf;
-}
+static char *read_text(const char *path) { return rules_read(path, NULL); }
 
 /* Writes path through a temporary file and a rename, as editors do. */
 static void replace_file(const char *path, const char *text) {
@@ -79,18 +63,10 @@ static void replace_file(const char *path, const char *text) {
 
 /* The default tariff.lua with `from` replaced by `to` (or unchanged). */
 static char *tariff_text(const char *from, const char *to) {
-  char *src = read_text(RTCBILL_SOURCE_RULES_DIR "/tariff.lua");
+  char *src = rules_default_text("tariff.lua");
   if (from == NULL)
     return src;
-  char *at = strstr(src, from);
-  assert_non_null(at);
-  size_t n = strlen(src) - strlen(from) + strlen(to);
-  char *out = malloc(n + 1);
-  assert_non_null(out);
-  size_t head = (size_t)(at - src);
-  memcpy(out, src, head);
-  strcpy(out + head, to);
-  strcat(out, at + strlen(from));
+  char *out = rules_edit(src, from, to);
   free(src);
   return out;
 }
@@ -100,32 +76,14 @@ static char *tariff_text(const char *from, const char *to) {
 static const char *make_dir(const char *file, const char *text) {
   assert_true(ndirs < MAX_DIRS);
   char *d = dirs[ndirs++];
-  snprintf(d, 64, "/tmp/rtcbill-reload-XXXXXX");
-  assert_non_null(mkdtemp(d));
-  for (int f = 0; f < 5; f++) {
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", RTCBILL_SOURCE_RULES_DIR, files[f]);
-    char *src = read_text(path);
-    snprintf(path, sizeof path, "%s/%s", d, files[f]);
-    replace_file(path, file != NULL && strcmp(file, files[f]) == 0 ? text
-                                                                   : src);
-    free(src);
-  }
+  rules_make_dir(d, 64, "rtcbill-reload", file, text);
   return d;
 }
 
 static int remove_dirs(void **state) {
   (void)state;
-  for (int i = 0; i < ndirs; i++) {
-    char path[512];
-    for (int f = 0; f < 5; f++) {
-      snprintf(path, sizeof path, "%s/%s", dirs[i], files[f]);
-      unlink(path);
-      snprintf(path, sizeof path, "%s/%s.tmp", dirs[i], files[f]);
-      unlink(path);
-    }
-    rmdir(dirs[i]);
-  }
+  for (int i = 0; i < ndirs; i++)
+    rules_remove_dir(dirs[i]);
   ndirs = 0;
   return 0;
 }

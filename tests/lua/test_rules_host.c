@@ -26,14 +26,11 @@
 #include <lua.h>
 
 #include "rtcbill_rules.h"
+#include "rules_dir.h"
 
 #ifndef RTCBILL_SOURCE_RULES_DIR
 #error "define RTCBILL_SOURCE_RULES_DIR as the path of the rules/ directory"
 #endif
-
-static const char *const files[5] = {"tariff.lua", "settlement.lua",
-                                     "packages.lua", "exhaustion.lua",
-                                     "arrears.lua"};
 
 /* The temporary rules directory of the running test, or "". */
 static char tmpdir[64];
@@ -42,44 +39,14 @@ static char tmpdir[64];
 /* Helpers                                                            */
 /* ------------------------------------------------------------------ */
 
-static char *read_text(const char *path, size_t *len) {
-  FILE *fp = fopen(path, "rb");
-  assert_non_null(fp);
-  assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-  long n = ftell(fp);
-  assert_true(n >= 0);
-  rewind(fp);
-  char *buf = malloc((size_t)n + 1);
-  assert_non_null(buf);
-  assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
-  buf[n] = '\0';
-  fclose(fp);
-  if (len != NULL)
-    *len = (size_t)n;
-  return buf;
-}
-
-static void write_text(const char *path, const char *text, size_t len) {
-  FILE *fp = fopen(path, "wb");
-  assert_non_null(fp);
-  assert_int_equal(fwrite(text, 1, len, fp), len);
-  assert_int_equal(fclose(fp), 0);
-}
-
 static char *default_text(const char *file) {
-  char path[512];
-  snprintf(path, sizeof path, "%s/%s", RTCBILL_SOURCE_RULES_DIR, file);
-  return read_text(path, NULL);
+  return rules_default_text(file);
 }
 
 /* The line of the default `file` holding needle (1-based). */
 static int line_of(const char *file, const char *needle) {
   char *text = default_text(file);
-  char *at = strstr(text, needle);
-  assert_non_null(at);
-  int line = 1;
-  for (char *p = text; p < at; p++)
-    line += *p == '\n';
+  int line = rules_line_of(text, needle);
   free(text);
   return line;
 }
@@ -87,9 +54,7 @@ static int line_of(const char *file, const char *needle) {
 /* The line a text appended to the default `file` starts on. */
 static int line_after(const char *file) {
   char *text = default_text(file);
-  int line = 1;
-  for (char *p = text; *p != '\0'; p++)
-    line += *p == '\n';
+  int line = rules_line_after(text);
   free(text);
   return line;
 }
@@ -98,42 +63,19 @@ static int line_after(const char *file) {
  * changed: the first `from` replaced by `to`, or `to` appended when from
  * is NULL. file NULL copies them unchanged. */
 static void make_rules(const char *file, const char *from, const char *to) {
-  char path[512];
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/rtcbill-rules-XXXXXX");
-  assert_non_null(mkdtemp(tmpdir));
-  for (int f = 0; f < 5; f++) {
-    char *text = default_text(files[f]);
-    size_t len = strlen(text);
-    snprintf(path, sizeof path, "%s/%s", tmpdir, files[f]);
-    if (file != NULL && strcmp(file, files[f]) == 0) {
-      char *at = from != NULL ? strstr(text, from) : text + len;
-      assert_non_null(at);
-      size_t head = (size_t)(at - text), skip = from ? strlen(from) : 0;
-      size_t n = len - skip + strlen(to);
-      char *out = malloc(n + 1);
-      assert_non_null(out);
-      memcpy(out, text, head);
-      memcpy(out + head, to, strlen(to));
-      memcpy(out + head + strlen(to), at + skip, len - head - skip);
-      write_text(path, out, n);
-      free(out);
-    } else {
-      write_text(path, text, len);
-    }
+  char *edited = NULL;
+  if (file != NULL) {
+    char *text = default_text(file);
+    edited = rules_edit(text, from, to);
     free(text);
   }
+  rules_make_dir(tmpdir, sizeof tmpdir, "rtcbill-rules", file, edited);
+  free(edited);
 }
 
 static int remove_rules(void **state) {
-  char path[512];
   (void)state;
-  if (tmpdir[0] == '\0')
-    return 0;
-  for (int f = 0; f < 5; f++) {
-    snprintf(path, sizeof path, "%s/%s", tmpdir, files[f]);
-    unlink(path);
-  }
-  rmdir(tmpdir);
+  rules_remove_dir(tmpdir);
   tmpdir[0] = '\0';
   return 0;
 }
@@ -267,8 +209,8 @@ static void test_load_version_is_fnv1a_of_the_files(void **state) {
   uint64_t x = UINT64_C(0xcbf29ce484222325);
   char want[32];
   for (int f = 0; f < 5; f++) {
-    char *text = default_text(files[f]);
-    const char *parts[2] = {files[f], text};
+    char *text = default_text(rules_files[f]);
+    const char *parts[2] = {rules_files[f], text};
     for (int p = 0; p < 2; p++) {
       size_t n = strlen(parts[p]) + 1; /* with the NUL */
       for (size_t i = 0; i < n; i++) {

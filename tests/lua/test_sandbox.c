@@ -32,14 +32,11 @@
 #include <lua.h>
 
 #include "rtcbill_rules.h"
+#include "rules_dir.h"
 
 #ifndef RTCBILL_SOURCE_RULES_DIR
 #error "define RTCBILL_SOURCE_RULES_DIR as the path of the rules/ directory"
 #endif
-
-static const char *const files[5] = {"tariff.lua", "settlement.lua",
-                                     "packages.lua", "exhaustion.lua",
-                                     "arrears.lua"};
 
 /* Generous: the limits stop everything here in well under a second on
  * a laptop; a sanitizer build is several times slower. */
@@ -62,20 +59,7 @@ static void report(const char *what, double ms) {
   assert_true(ms < STOP_MS_MAX);
 }
 
-static char *read_text(const char *path) {
-  FILE *fp = fopen(path, "rb");
-  assert_non_null(fp);
-  assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-  long n = ftell(fp);
-  assert_true(n >= 0);
-  rewind(fp);
-  char *buf = malloc((size_t)n + 1);
-  assert_non_null(buf);
-  assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
-  buf[n] = '\0';
-  fclose(fp);
-  return buf;
-}
+static char *read_text(const char *path) { return rules_read(path, NULL); }
 
 static void write_file(const char *file, const char *text, size_t len) {
   char path[512];
@@ -90,43 +74,22 @@ static void write_file(const char *file, const char *text, size_t len) {
  * appended to `file` (NULL: unchanged). Returns the line the appended
  * text starts on. */
 static int make_rules(const char *file, const char *text) {
-  char path[512];
+  char *edited = NULL;
   int line = 0;
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/rtcbill-sandbox-XXXXXX");
-  assert_non_null(mkdtemp(tmpdir));
-  for (int f = 0; f < 5; f++) {
-    snprintf(path, sizeof path, "%s/%s", RTCBILL_SOURCE_RULES_DIR, files[f]);
-    char *src = read_text(path);
-    size_t len = strlen(src);
-    if (file != NULL && strcmp(file, files[f]) == 0) {
-      line = 1;
-      for (char *p = src; *p != '\0'; p++)
-        line += *p == '\n';
-      size_t n = len + strlen(text);
-      char *out = malloc(n + 1);
-      assert_non_null(out);
-      memcpy(out, src, len);
-      memcpy(out + len, text, strlen(text) + 1);
-      write_file(files[f], out, n);
-      free(out);
-    } else {
-      write_file(files[f], src, len);
-    }
+  if (file != NULL) {
+    char *src = rules_default_text(file);
+    line = rules_line_after(src);
+    edited = rules_edit(src, NULL, text);
     free(src);
   }
+  rules_make_dir(tmpdir, sizeof tmpdir, "rtcbill-sandbox", file, edited);
+  free(edited);
   return line;
 }
 
 static int remove_rules(void **state) {
-  char path[512];
   (void)state;
-  if (tmpdir[0] == '\0')
-    return 0;
-  for (int f = 0; f < 5; f++) {
-    snprintf(path, sizeof path, "%s/%s", tmpdir, files[f]);
-    unlink(path);
-  }
-  rmdir(tmpdir);
+  rules_remove_dir(tmpdir);
   tmpdir[0] = '\0';
   return 0;
 }
