@@ -1,8 +1,11 @@
 /* arena.c: a bump allocator for data that lives as long as a batch.
  *
  * Event strings and segment arrays are many, small and freed together, so
- * they come from 64 KiB chunks carved front to back; a request larger
- * than a chunk gets a chunk of its own. Every allocation is aligned for
+ * they come from chunks carved front to back: 64 KiB at first, then an
+ * eighth of what the arena holds, up to 8 MiB (so that an arena of
+ * hundreds of MB is a few dozen huge-page-backed blocks, not thousands
+ * of small ones, and at most an eighth of it is ever unused); a request
+ * larger than a chunk gets a chunk of its own. Every allocation is aligned for
  * any type (max_align_t); the reader's fast path packs an event's
  * strings and segments into one 8-aligned block (rb__arena_alloc8), and
  * the engine keeps usage ids as unaligned text (rb__arena_alloc_bytes).
@@ -22,6 +25,7 @@
 #include "rtcbill.h"
 
 #define CHUNK_SIZE ((size_t)64 * 1024)
+#define CHUNK_SIZE_MAX ((size_t)8 << 20)
 #define ALIGN (alignof(max_align_t))
 
 typedef struct chunk {
@@ -47,6 +51,7 @@ static chunk *chunk_new(size_t cap) {
   chunk *c = rb__malloc(sizeof(chunk) + cap);
   if (c == NULL)
     return NULL;
+  rb_advise_large(c, sizeof(chunk) + cap);
   c->next = NULL;
   c->cap = cap;
   c->used = 0;
@@ -98,7 +103,11 @@ static void *carve(rb_arena *a, size_t size, size_t align) {
       a->used += size;
       return big->data;
     }
-    c = chunk_new(CHUNK_DATA);
+    size_t grown = a->used / 8;
+    grown = grown < CHUNK_SIZE ? CHUNK_SIZE
+            : grown > CHUNK_SIZE_MAX ? CHUNK_SIZE_MAX
+                                     : grown;
+    c = chunk_new(grown - sizeof(chunk));
     if (c == NULL)
       return NULL;
     c->next = a->head;

@@ -34,6 +34,7 @@ int rb__reserve(void **arr, uint32_t *cap, uint32_t need, size_t elem) {
   void *p = rb__realloc(*arr, (size_t)ncap * elem);
   if (p == NULL)
     return RB_ENOMEM;
+  rb_advise_large(p, (size_t)ncap * elem);
   *arr = p;
   *cap = ncap;
   return RB_OK;
@@ -523,29 +524,63 @@ static size_t map_home(const rb__map *m, uint64_t h) {
 
 void rb_engine_prefetch(const rb_engine *e, const rb_event *ev, int stage) {
 #if defined(__GNUC__)
-  if (e == NULL || ev == NULL || ev->type != RB_EV_USAGE ||
-      e->app_index.cap == 0)
+  if (e == NULL || ev == NULL)
+    return;
+  if (stage < 0) {
+    /* The event record itself, a line or two of a long array. */
+    __builtin_prefetch(ev);
+    __builtin_prefetch((const char *)ev + 64);
+    __builtin_prefetch((const char *)ev + sizeof *ev - 1);
+    return;
+  }
+  if (ev->type != RB_EV_USAGE || e->app_index.cap == 0)
     return;
   /* Each stage reads only what the stage before fetched, so that none
-   * waits on memory: the index slots of the app (and of the usage id,
-   * in the large id table), then the app, then its account. */
+   * waits on memory: the app's index slot and the record's strings and
+   * segments (fetched, not read), then the app and the usage id's slot
+   * in the large id table, then its account and the app's latest
+   * accumulators, then the account's active packages. */
   size_t i = map_home(&e->app_index, rb__hash_u64((uint64_t)ev->app));
-  if (stage <= 0) {
+  if (stage == 0) {
     __builtin_prefetch(&e->app_index.hashes[i]);
     __builtin_prefetch(&e->app_index.vals[i]);
-    if (e->usage_cap > 0 && ev->id != NULL) {
-      uint64_t h = rb__hash_bytes(ev->id, strlen(ev->id), 1);
-      __builtin_prefetch(&e->usage_slots[(uint32_t)h & (e->usage_cap - 1)]);
-    }
+    __builtin_prefetch(ev->id);
+    __builtin_prefetch(ev->user);
+    __builtin_prefetch(ev->room);
+    if (ev->nvideo > 0)
+      __builtin_prefetch(ev->video);
     return;
+  }
+  if (stage == 1 && e->usage_cap > 0 && ev->id != NULL) {
+    uint64_t h = rb__hash_bytes(ev->id, strlen(ev->id), 1);
+    __builtin_prefetch(&e->usage_slots[(uint32_t)h & (e->usage_cap - 1)]);
   }
   uint32_t v = e->app_index.vals[i];
   if (v >= e->napps)
     return;
-  if (stage == 1)
-    __builtin_prefetch(&e->apps[v]);
-  else if (e->apps[v].account < e->naccounts)
-    __builtin_prefetch(&e->accounts[e->apps[v].account]);
+  const rb__app *p = &e->apps[v];
+  if (stage == 1) {
+    __builtin_prefetch(p);
+    return;
+  }
+  if (p->account >= e->naccounts)
+    return;
+  const rb__account *a = &e->accounts[p->account];
+  if (stage == 2) {
+    __builtin_prefetch(a);
+    /* Audio almost always, and the video tiers when there is video. */
+    int ntiers = ev->nvideo > 0 ? e->rd->tariff.ntiers : 1;
+    for (int t = 0; t < ntiers; t++)
+      if (p->hot[t] < e->naccs)
+        __builtin_prefetch(&e->accs[p->hot[t]]);
+    return;
+  }
+  if (a->active.n == 0)
+    return;
+  if (stage == 3)
+    __builtin_prefetch(a->active.v);
+  else if (a->active.v[0] < e->npackages)
+    __builtin_prefetch(&e->packages[a->active.v[0]]);
 #else
   (void)e;
   (void)ev;

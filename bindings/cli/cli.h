@@ -253,12 +253,13 @@ static inline const cli_event *cli_events_at(const cli_events *es, size_t k) {
 static inline void cli_prefetch(rb_engine *e, size_t k, size_t n,
                                 const rb_event *(*at)(const void *, size_t),
                                 const void *ctx) {
-  if (k + 12 < n)
-    rb_engine_prefetch(e, at(ctx, k + 12), 0);
-  if (k + 8 < n)
-    rb_engine_prefetch(e, at(ctx, k + 8), 1);
-  if (k + 4 < n)
-    rb_engine_prefetch(e, at(ctx, k + 4), 2);
+  static const struct {
+    size_t ahead;
+    int stage;
+  } plan[] = {{24, -1}, {16, 0}, {12, 1}, {8, 2}, {4, 3}, {2, 4}};
+  for (size_t s = 0; s < sizeof plan / sizeof plan[0]; s++)
+    if (k + plan[s].ahead < n)
+      rb_engine_prefetch(e, at(ctx, k + plan[s].ahead), plan[s].stage);
 }
 
 /* The k-th event in time order, for cli_prefetch. */
@@ -278,9 +279,9 @@ int cli_events_read(cli_events *es, const char *const *files, size_t nfiles,
  * thread; the result is the same, in the same order. */
 int cli_events_read_jobs(cli_events *es, const char *const *files,
                          size_t nfiles, bool progress, size_t jobs);
-/* jobs.c: simulate's events on several engines, one per thread, each
- * holding a share of the accounts; the outputs are merged into the
- * files one engine writes. */
+/* jobs.c: simulate's events on several engines, each holding a share of
+ * the accounts, run on one or more threads; the outputs are merged into
+ * the files one engine writes. */
 typedef struct cli_jobs_result {
   cli_counts counts;   /* accepted, duplicates, pending */
   cli_rejects rejects; /* the engines' rejects */
@@ -289,15 +290,28 @@ typedef struct cli_jobs_result {
   char error[512];
 } cli_jobs_result;
 
-/* Runs the sorted events `in` on `jobs` engines (rules is the first
- * one's; the others load rules_dir again), writing bills and notices to
- * out. Returns 0 (done, res filled; free res->rejects), 1 when the input
- * cannot be shared out exactly (an app under two accounts, an id used
- * in two shares, too few events): nothing was written, run one engine;
- * or -1 on a failure described in res->error. */
+/* The most shares a run is cut into (a share's number fits a byte). */
+#define CLI_SHARES_MAX 256
+/* About this many events a share: its engine's working set (accounts,
+ * apps, accumulators, usage ids) then stays within the caches. */
+#define CLI_SHARE_EVENTS 65536
+
+/* How many shares a run of `events` events on `threads` threads is cut
+ * into: one per CLI_SHARE_EVENTS events, at least one per thread, a
+ * whole number per thread, at most CLI_SHARES_MAX. */
+size_t cli_jobs_shares(size_t events, size_t threads);
+
+/* Runs the sorted events `in` on `shares` engines, `threads` at a time
+ * (share k runs on thread k % threads, after the thread's earlier ones;
+ * rules is thread 0's rule set, the other threads load rules_dir
+ * again), writing bills and notices to out. Returns 0 (done, res
+ * filled; free res->rejects), 1 when the input cannot be shared out
+ * exactly (an app under two accounts, an id used in two shares, fewer
+ * events than shares, fewer than two shares): nothing was written, run
+ * one engine; or -1 on a failure described in res->error. */
 int cli_jobs_run(const cli_events *in, rb_rules *rules, const char *rules_dir,
-                 size_t jobs, bool has_until, rb_time until, cli_out *out,
-                 cli_jobs_result *res);
+                 size_t threads, size_t shares, bool has_until, rb_time until,
+                 cli_out *out, cli_jobs_result *res);
 
 /* Sorts by effective time, then file, then line (input order): into an
  * order array, or in place when memory for one is short. */

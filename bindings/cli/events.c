@@ -66,6 +66,7 @@ static bool grow(void **arr, size_t *cap, size_t n, size_t size) {
   void *p = realloc(*arr, ncap * size);
   if (p == NULL)
     return false;
+  rb_advise_large(p, ncap * size);
   *arr = p;
   *cap = ncap;
   return true;
@@ -456,6 +457,7 @@ void cli_events_sort(cli_events *es) {
   if (sorted)
     return;
   sort_key *keys = malloc(2 * n * sizeof *keys);
+  rb_advise_large(keys, 2 * n * sizeof *keys);
   if (keys == NULL) {
     /* No memory for the keys: sort in place, more slowly. */
     qsort(v, n, sizeof *v, event_cmp);

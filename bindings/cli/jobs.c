@@ -58,7 +58,12 @@ typedef struct job_stream {
 
 typedef struct job_part {
   const cli_events *in;
-  uint32_t *ranks; /* the share's events, by rank in time order */
+  /* The share's events in time order: each one's rank in the sorted
+   * input (its position, for ordering the outputs) and its place in the
+   * input array (so that reading it takes no second look-up). */
+  struct job_event {
+    uint32_t rank, index;
+  } *events;
   size_t n, cap;
   rb_rules *rules;
   rb_engine *engine;
@@ -191,18 +196,22 @@ static size_t table_put(job_table *t, uint64_t key, bool *found) {
   return i;
 }
 
+/* The share of an event is kept in a byte, and in the low bits of its
+ * usage id's hash. */
+#define SHARE_BITS 8
+
 typedef struct job_plan {
   const cli_events *in;
-  size_t jobs;
+  size_t threads, shares;
   job_table apps; /* app id -> the account (string) of its app event */
   uint8_t *share; /* per event (input order) */
   uint64_t *idh;  /* per event: a usage id's hash | share, else 0 */
-  bool clash[CLI_JOBS_MAX];
-  job_part *parts;
+  bool clash[CLI_JOBS_MAX]; /* per thread */
+  job_part *parts;          /* per share */
 } job_plan;
 
 static uint32_t share_of_account(const job_plan *p, const char *account) {
-  return (uint32_t)(hash_str(account) % p->jobs);
+  return (uint32_t)(hash_str(account) % p->shares);
 }
 
 /* The share of the event at rank r. Events of apps nobody created go to
@@ -221,18 +230,19 @@ static uint32_t share_of(const job_plan *p, const rb_event *ev) {
   }
 }
 
-/* Phase 1, per thread k: the shares of events [n*k/N, n*(k+1)/N) in
- * input order (memory order), and the usage ids' hashes, each with its
- * share in the low 6 bits. */
+/* Phase 1, per thread k of N: the shares of events [n*k/N, n*(k+1)/N)
+ * in input order (memory order), and the usage ids' hashes, each with
+ * its share in the low SHARE_BITS bits. */
 static void plan_range(void *ctx, size_t k) {
   job_plan *p = ctx;
-  size_t n = p->in->n, from = n * k / p->jobs, to = n * (k + 1) / p->jobs;
+  size_t n = p->in->n, from = n * k / p->threads,
+         to = n * (k + 1) / p->threads;
+  const uint64_t low = ((uint64_t)1 << SHARE_BITS) - 1;
   for (size_t i = from; i < to; i++) {
     const rb_event *ev = &p->in->v[i].ev;
     uint32_t s = share_of(p, ev);
     p->share[i] = (uint8_t)s;
-    p->idh[i] =
-        ev->type == RB_EV_USAGE ? (hash_str(ev->id) & ~(uint64_t)63) | s : 0;
+    p->idh[i] = ev->type == RB_EV_USAGE ? (hash_str(ev->id) & ~low) | s : 0;
   }
 }
 
@@ -258,15 +268,16 @@ static void sort_u64(uint64_t *v, uint64_t *tmp, size_t n) {
   /* Six passes: the result is back in the caller's v. */
 }
 
-/* Phase 2, per thread k: the usage ids whose hash falls to k must each
- * be in one share only: sorted, equal hashes sit side by side (equal
- * hashes of different ids count as a clash too: at worst the run goes
- * to one engine for nothing). Then the ranks of share k. */
+/* Phase 2, per thread k of N: the usage ids whose hash falls to k must
+ * each be in one share only: sorted, equal hashes sit side by side
+ * (equal hashes of different ids count as a clash too: at worst the run
+ * goes to one engine for nothing). Then the ranks of the shares the
+ * thread runs: k, k + N, k + 2N, ... */
 static void plan_ids(void *ctx, size_t k) {
   job_plan *p = ctx;
-  size_t n = p->in->n, count = 0;
+  size_t n = p->in->n, count = 0, nt = p->threads;
   for (size_t i = 0; i < n; i++)
-    count += p->idh[i] != 0 && (p->idh[i] >> 6) % p->jobs == k;
+    count += p->idh[i] != 0 && (p->idh[i] >> SHARE_BITS) % nt == k;
   uint64_t *v = malloc((2 * count + 1) * sizeof *v);
   if (v == NULL) {
     p->clash[k] = true;
@@ -274,27 +285,33 @@ static void plan_ids(void *ctx, size_t k) {
   }
   size_t m = 0;
   for (size_t i = 0; i < n; i++)
-    if (p->idh[i] != 0 && (p->idh[i] >> 6) % p->jobs == k)
+    if (p->idh[i] != 0 && (p->idh[i] >> SHARE_BITS) % nt == k)
       v[m++] = p->idh[i];
   sort_u64(v, v + m, m);
   for (size_t i = 1; i < m; i++)
-    if (v[i] >> 6 == v[i - 1] >> 6 && v[i] != v[i - 1])
+    if (v[i] >> SHARE_BITS == v[i - 1] >> SHARE_BITS && v[i] != v[i - 1])
       p->clash[k] = true;
   free(v);
-  job_part *part = &p->parts[k];
-  part->n = 0;
+  for (size_t s = k; s < p->shares; s += nt)
+    p->parts[s].n = 0;
   for (size_t i = 0; i < n; i++)
-    part->n += p->share[i] == k;
-  part->ranks = malloc((part->n + 1) * sizeof *part->ranks);
-  if (part->ranks == NULL) {
-    p->clash[k] = true;
-    return;
+    if (p->share[i] % nt == k)
+      p->parts[p->share[i]].n++;
+  for (size_t s = k; s < p->shares; s += nt) {
+    job_part *part = &p->parts[s];
+    part->events = malloc((part->n + 1) * sizeof *part->events);
+    if (part->events == NULL) {
+      p->clash[k] = true;
+      return;
+    }
+    part->n = 0;
   }
-  part->n = 0;
   for (size_t r = 0; r < n; r++) {
     size_t i = p->in->order != NULL ? p->in->order[r] : r;
-    if (p->share[i] == k)
-      part->ranks[part->n++] = (uint32_t)r;
+    if (p->share[i] % nt == k) {
+      job_part *part = &p->parts[p->share[i]];
+      part->events[part->n++] = (struct job_event){(uint32_t)r, (uint32_t)i};
+    }
   }
 }
 
@@ -333,7 +350,7 @@ static bool plan_tables(job_plan *p) {
       /* A bought package named like another account's trial. */
       size_t len = strlen(ev->package);
       if (len > 6 && strcmp(ev->package + len - 6, "/trial") == 0 &&
-          (uint32_t)(hash_bytes(ev->package, len - 6) % p->jobs) != s)
+          (uint32_t)(hash_bytes(ev->package, len - 6) % p->shares) != s)
         ok = false;
     }
   }
@@ -398,6 +415,7 @@ static void part_fail(job_part *p, int rc) {
 
 typedef struct job_run {
   job_part *parts;
+  size_t threads, shares;
   bool has_until;
   rb_time until;
 } job_run;
@@ -405,13 +423,11 @@ typedef struct job_run {
 /* The share's i-th event, for cli_prefetch. */
 static const rb_event *part_event(const void *ctx, size_t i) {
   const job_part *p = ctx;
-  return &cli_events_at(p->in, p->ranks[i])->ev;
+  return &p->in->v[p->events[i].index].ev;
 }
 
-/* Phase 3, per thread: the share's events on its engine. */
-static void run_events(void *ctx, size_t k) {
-  job_run *run = ctx;
-  job_part *p = &run->parts[k];
+/* Phase 3: share p's events on its engine. */
+static void run_share(job_run *run, job_part *p) {
   rb_sink sink = {.ctx = p, .bill = part_bill, .notice = part_notice};
   p->last = RB_TIME_NONE;
   int rc = rb_engine_new(p->rules, &sink, &p->engine);
@@ -421,8 +437,8 @@ static void run_events(void *ctx, size_t k) {
     return;
   }
   for (size_t i = 0; i < p->n; i++) {
-    uint32_t r = p->ranks[i];
-    const cli_event *ce = cli_events_at(p->in, r);
+    uint32_t r = p->events[i].rank;
+    const cli_event *ce = &p->in->v[p->events[i].index];
     cli_prefetch(p->engine, i, p->n, part_event, p);
     if (run->has_until && ce->ev.at > run->until) {
       p->counts.pending++;
@@ -451,9 +467,15 @@ static void run_events(void *ctx, size_t k) {
   }
 }
 
-/* Phase 4, per thread: the clock to the common target. */
-static void run_advance(void *ctx, size_t k) {
-  job_part *p = &((job_run *)ctx)->parts[k];
+/* Phase 3, per thread k: its shares one after the other. */
+static void run_events(void *ctx, size_t k) {
+  job_run *run = ctx;
+  for (size_t s = k; s < run->shares; s += run->threads)
+    run_share(run, &run->parts[s]);
+}
+
+/* Phase 4: share p's clock to the common target. */
+static void advance_share(job_part *p) {
   if (p->rc != RB_OK || p->target == RB_TIME_NONE)
     return;
   rb_time now = rb_engine_now(p->engine);
@@ -462,6 +484,12 @@ static void run_advance(void *ctx, size_t k) {
   int rc = rb_engine_advance(p->engine, p->target);
   if (rc != RB_OK)
     part_fail(p, rc);
+}
+
+static void run_advance(void *ctx, size_t k) {
+  job_run *run = ctx;
+  for (size_t s = k; s < run->shares; s += run->threads)
+    advance_share(&run->parts[s]);
 }
 
 static rb_time later(rb_time a, rb_time b) {
@@ -480,15 +508,16 @@ static bool failed(const job_part *parts, size_t n) {
 }
 
 /* Every engine to `target` together. */
-static void advance_all(job_run *run, size_t n, rb_time target) {
-  for (size_t k = 0; k < n; k++)
+static void advance_all(job_run *run, rb_time target) {
+  for (size_t k = 0; k < run->shares; k++)
     run->parts[k].target = target;
-  run_all(n, run_advance, run);
+  run_all(run->threads, run_advance, run);
 }
 
 /* The end of the run, as cli_engine_finish (or --until) does it on one
  * engine. */
-static void finish(job_run *run, size_t n) {
+static void finish(job_run *run) {
+  size_t n = run->shares;
   rb_time now = RB_TIME_NONE, last = RB_TIME_NONE;
   for (size_t k = 0; k < n; k++) {
     now = later(now, rb_engine_now(run->parts[k].engine));
@@ -496,17 +525,17 @@ static void finish(job_run *run, size_t n) {
   }
   if (run->has_until) {
     if (now == RB_TIME_NONE || now <= run->until)
-      advance_all(run, n, run->until);
+      advance_all(run, run->until);
     return;
   }
-  advance_all(run, n, now);
+  advance_all(run, now);
   rb_time target = last;
   while (!failed(run->parts, n)) {
     for (size_t k = 0; k < n; k++)
       target = later(target, rb_engine_settle_horizon(run->parts[k].engine));
     if (target == RB_TIME_NONE || (now != RB_TIME_NONE && target <= now))
       return;
-    advance_all(run, n, target);
+    advance_all(run, target);
     now = target;
   }
 }
@@ -521,22 +550,44 @@ static job_stream *stream_of(job_part *p, bool bills) {
   return bills ? &p->bills : &p->notices;
 }
 
-static int merge(job_part *parts, size_t n, bool bills, cli_out *out) {
-  size_t at[CLI_JOBS_MAX] = {0};
-  uint64_t written = 0;
+/* The head record of stream k, for the heap below. */
+static const job_key *head_key(job_part *parts, const size_t *at, bool bills,
+                               uint32_t k) {
+  return &stream_of(&parts[k], bills)->v[at[k]].key;
+}
+
+/* Restores the min-heap of streams (by head record) below slot i. */
+static void heap_down(uint32_t *heap, size_t len, size_t i, job_part *parts,
+                      const size_t *at, bool bills) {
   for (;;) {
-    size_t best = n;
-    const job_key *best_key = NULL;
-    for (size_t k = 0; k < n; k++) {
-      job_stream *s = stream_of(&parts[k], bills);
-      if (at[k] < s->n &&
-          (best_key == NULL || key_cmp(&s->v[at[k]].key, best_key) < 0)) {
-        best = k;
-        best_key = &s->v[at[k]].key;
-      }
-    }
-    if (best == n)
-      return RB_OK;
+    size_t l = 2 * i + 1, m = i;
+    if (l < len && key_cmp(head_key(parts, at, bills, heap[l]),
+                           head_key(parts, at, bills, heap[m])) < 0)
+      m = l;
+    if (l + 1 < len && key_cmp(head_key(parts, at, bills, heap[l + 1]),
+                               head_key(parts, at, bills, heap[m])) < 0)
+      m = l + 1;
+    if (m == i)
+      return;
+    uint32_t x = heap[i];
+    heap[i] = heap[m];
+    heap[m] = x;
+    i = m;
+  }
+}
+
+static int merge(job_part *parts, size_t n, bool bills, cli_out *out) {
+  size_t at[CLI_SHARES_MAX] = {0};
+  uint32_t heap[CLI_SHARES_MAX];
+  size_t len = 0;
+  uint64_t written = 0;
+  for (size_t k = 0; k < n; k++)
+    if (stream_of(&parts[k], bills)->n > 0)
+      heap[len++] = (uint32_t)k;
+  for (size_t i = len; i-- > 0;)
+    heap_down(heap, len, i, parts, at, bills);
+  while (len > 0) {
+    uint32_t best = heap[0];
     job_stream *s = stream_of(&parts[best], bills);
     const job_rec *rec = &s->v[at[best]];
     if (bills && written < CLI_BRIEF_BILLS)
@@ -546,7 +597,11 @@ static int merge(job_part *parts, size_t n, bool bills, cli_out *out) {
     int rc = cli_out_write(out, bills, s->text.data + rec->off, rec->len);
     if (rc != RB_OK)
       return rc;
+    if (at[best] == s->n)
+      heap[0] = heap[--len];
+    heap_down(heap, len, 0, parts, at, bills);
   }
+  return RB_OK;
 }
 
 /* The shares' tallies into out (briefs come with the merge). */
@@ -574,14 +629,16 @@ static int sum_tallies(job_part *parts, size_t n, cli_out *out) {
 /* The run                                                             */
 /* ------------------------------------------------------------------ */
 
-static void parts_free(job_part *parts, size_t n) {
+/* Frees the shares and the rule sets the threads after the first
+ * loaded (each share refers to its thread's). */
+static void parts_free(job_part *parts, size_t n, size_t threads) {
   for (size_t k = 0; k < n; k++) {
     job_part *p = &parts[k];
     if (p->engine != NULL)
       rb_engine_free(p->engine);
-    if (k > 0 && p->rules != NULL)
+    if (k > 0 && k < threads && p->rules != NULL)
       rb_rules_unref(p->rules);
-    free(p->ranks);
+    free(p->events);
     rb_buf_free(&p->bills.text);
     rb_buf_free(&p->notices.text);
     free(p->bills.v);
@@ -591,36 +648,53 @@ static void parts_free(job_part *parts, size_t n) {
   free(parts);
 }
 
+size_t cli_jobs_shares(size_t events, size_t threads) {
+  size_t shares = events / CLI_SHARE_EVENTS;
+  if (shares > CLI_SHARES_MAX)
+    shares = CLI_SHARES_MAX;
+  /* A whole number of shares per thread. */
+  shares = (shares + threads - 1) / threads * threads;
+  if (shares < threads)
+    shares = threads;
+  return shares <= CLI_SHARES_MAX ? shares : shares - threads;
+}
+
 int cli_jobs_run(const cli_events *in, rb_rules *rules, const char *rules_dir,
-                 size_t jobs, bool has_until, rb_time until, cli_out *out,
-                 cli_jobs_result *res) {
+                 size_t threads, size_t shares, bool has_until, rb_time until,
+                 cli_out *out, cli_jobs_result *res) {
   memset(res, 0, sizeof *res);
-  if (jobs < 2 || jobs > CLI_JOBS_MAX || in->n < jobs || in->n > UINT32_MAX)
+  if (threads < 1 || threads > CLI_JOBS_MAX || shares < 2 ||
+      shares > CLI_SHARES_MAX || shares < threads || in->n < shares ||
+      in->n > UINT32_MAX)
     return 1;
-  job_plan plan = {.in = in, .jobs = jobs};
+  job_plan plan = {.in = in, .threads = threads, .shares = shares};
   plan.share = malloc(in->n);
   plan.idh = malloc(in->n * sizeof *plan.idh);
-  plan.parts = calloc(jobs, sizeof *plan.parts);
+  plan.parts = calloc(shares, sizeof *plan.parts);
   int status = 1;
   if (plan.share == NULL || plan.idh == NULL || plan.parts == NULL ||
       !plan_tables(&plan))
     goto done;
-  run_all(jobs, plan_range, &plan);
-  run_all(jobs, plan_ids, &plan);
-  for (size_t k = 0; k < jobs; k++)
+  run_all(threads, plan_range, &plan);
+  run_all(threads, plan_ids, &plan);
+  for (size_t k = 0; k < threads; k++)
     if (plan.clash[k])
       goto done;
 
-  /* From here on the run is shared out; failures are the run's own. */
+  /* From here on the run is shared out; failures are the run's own. The
+   * shares a thread runs one after the other use its rule set (Lua
+   * states are not shared between threads). */
   status = -1;
   const rb_rules_data *data = rb_rules_data_get(rules);
-  for (size_t k = 0; k < jobs; k++) {
+  for (size_t k = 0; k < shares; k++) {
     job_part *p = &plan.parts[k];
     p->in = in;
     p->tz = data->tariff.tz_offset;
     p->tally.ntiers = data->tariff.ntiers;
     if (k == 0) {
       p->rules = rules;
+    } else if (k >= threads) {
+      p->rules = plan.parts[k % threads].rules;
     } else {
       char err[512] = "";
       int rc = rb_lua_rules_load(rules_dir, &p->rules, err, sizeof err);
@@ -631,11 +705,11 @@ int cli_jobs_run(const cli_events *in, rb_rules *rules, const char *rules_dir,
       }
     }
   }
-  job_run run = {plan.parts, has_until, until};
-  run_all(jobs, run_events, &run);
-  if (!failed(plan.parts, jobs))
-    finish(&run, jobs);
-  for (size_t k = 0; k < jobs; k++) {
+  job_run run = {plan.parts, threads, shares, has_until, until};
+  run_all(threads, run_events, &run);
+  if (!failed(plan.parts, shares))
+    finish(&run);
+  for (size_t k = 0; k < shares; k++) {
     job_part *p = &plan.parts[k];
     if (p->rc != RB_OK) {
       res->rc = p->rc;
@@ -643,12 +717,12 @@ int cli_jobs_run(const cli_events *in, rb_rules *rules, const char *rules_dir,
       goto done;
     }
   }
-  int rc = sum_tallies(plan.parts, jobs, out);
+  int rc = sum_tallies(plan.parts, shares, out);
   if (rc == RB_OK)
-    rc = merge(plan.parts, jobs, true, out);
+    rc = merge(plan.parts, shares, true, out);
   if (rc == RB_OK)
-    rc = merge(plan.parts, jobs, false, out);
-  for (size_t k = 0; k < jobs && rc == RB_OK; k++) {
+    rc = merge(plan.parts, shares, false, out);
+  for (size_t k = 0; k < shares && rc == RB_OK; k++) {
     job_part *p = &plan.parts[k];
     res->counts.accepted += p->counts.accepted;
     res->counts.duplicates += p->counts.duplicates;
@@ -678,6 +752,6 @@ done:
   free(plan.share);
   free(plan.idh);
   if (plan.parts != NULL)
-    parts_free(plan.parts, jobs);
+    parts_free(plan.parts, shares, threads);
   return status;
 }

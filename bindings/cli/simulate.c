@@ -30,6 +30,7 @@ typedef struct sim_opts {
   bool has_until;
   rb_time until;
   size_t jobs;
+  size_t shares; /* 0: chosen from the input's size */
   const char **files;
   size_t nfiles;
 } sim_opts;
@@ -60,9 +61,12 @@ static void help(FILE *f) {
           "  --out DIR      where bills.jsonl, notices.jsonl, rejects.jsonl\n"
           "                 and summary.json are written (created if\n"
           "                 missing)\n"
-          "  --jobs N       read with N threads and share the accounts out\n"
-          "                 among N engines on N threads (default 1); the\n"
-          "                 outputs are the same as with one\n"
+          "  --jobs N       read with N threads and run the accounts' shares\n"
+          "                 on N threads (default 1)\n"
+          "  --shares N     cut the accounts into N shares, one engine each\n"
+          "                 (default: about one per 65536 events, so that\n"
+          "                 each engine's state stays in the caches; 1: a\n"
+          "                 single engine); the outputs are the same\n"
           "  -h, --help     show this help\n"
           "\n"
           "Exit status: 0 success, 1 invalid input (any line rejected; all\n"
@@ -70,15 +74,27 @@ static void help(FILE *f) {
           cli_default_rules_dir());
 }
 
+/* A count from 1 to max, in decimal digits only. */
+static bool count_arg(const char *text, size_t max, size_t *out) {
+  char *end = NULL;
+  errno = 0;
+  unsigned long n = strtoul(text, &end, 10);
+  if (text[0] < '1' || text[0] > '9' || *end != '\0' || errno != 0 || n > max)
+    return false;
+  *out = (size_t)n;
+  return true;
+}
+
 /* Returns -1 to go on, or the exit status to return now. */
 static int parse_args(int argc, char **argv, sim_opts *o) {
-  const char *until = NULL, *jobs = NULL;
+  const char *until = NULL, *jobs = NULL, *shares = NULL;
   memset(o, 0, sizeof *o);
   o->jobs = 1;
   const cli_opt opts[] = {{"--rules", &o->rules, NULL},
                           {"--until", &until, NULL},
                           {"--out", &o->out, NULL},
                           {"--jobs", &jobs, NULL},
+                          {"--shares", &shares, NULL},
                           {NULL, NULL, NULL}};
   cli_operands files;
   int status = cli_parse_args(argc, argv, "simulate", opts, help, &files);
@@ -92,18 +108,16 @@ static int parse_args(int argc, char **argv, sim_opts *o) {
     return cli_usage_error("simulate", "no input files");
   if (o->nfiles > UINT32_MAX)
     return cli_usage_error("simulate", "too many input files");
-  if (jobs != NULL) {
-    char *end = NULL;
-    errno = 0;
-    unsigned long n = strtoul(jobs, &end, 10);
-    if (jobs[0] < '1' || jobs[0] > '9' || *end != '\0' || errno != 0 ||
-        n > CLI_JOBS_MAX)
-      return cli_usage_error("simulate",
-                             "--jobs '%s' is not a number of threads from 1 "
-                             "to %d",
-                             jobs, CLI_JOBS_MAX);
-    o->jobs = (size_t)n;
-  }
+  if (jobs != NULL && !count_arg(jobs, CLI_JOBS_MAX, &o->jobs))
+    return cli_usage_error("simulate",
+                           "--jobs '%s' is not a number of threads from 1 "
+                           "to %d",
+                           jobs, CLI_JOBS_MAX);
+  if (shares != NULL && !count_arg(shares, CLI_SHARES_MAX, &o->shares))
+    return cli_usage_error("simulate",
+                           "--shares '%s' is not a number of shares from 1 "
+                           "to %d",
+                           shares, CLI_SHARES_MAX);
   if (until != NULL) {
     if (rb_time_parse(until, strlen(until), &o->until, NULL) != RB_OK)
       return cli_usage_error("simulate",
@@ -253,9 +267,12 @@ int cli_simulate(int argc, char **argv) {
   rb_engine_stats stats;
   bool have_stats = false;
   int shared = 1;
-  if (s.opt.jobs > 1) {
+  size_t nshares = s.opt.shares != 0
+                       ? s.opt.shares
+                       : cli_jobs_shares(s.in.n, s.opt.jobs);
+  if (nshares > 1) {
     cli_jobs_result res;
-    shared = cli_jobs_run(&s.in, rules, rules_dir, s.opt.jobs,
+    shared = cli_jobs_run(&s.in, rules, rules_dir, s.opt.jobs, nshares,
                           s.opt.has_until, s.opt.until, &out, &res);
     if (shared == 0) {
       s.counts.accepted += res.counts.accepted;
@@ -298,7 +315,7 @@ int cli_simulate(int argc, char **argv) {
     cli_report rep = {.counts = s.counts, .out = &out, .rules = data,
                       .rules_dir = rules_dir, .files = s.opt.files,
                       .nfiles = s.opt.nfiles, .have_stats = have_stats,
-                      .engines = shared == 0 ? s.opt.jobs : 1};
+                      .engines = shared == 0 ? nshares : 1};
     if (have_stats)
       rep.stats = stats;
     int err_no = 0;

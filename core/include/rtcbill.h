@@ -74,6 +74,16 @@ typedef struct rb_allocator {
  * keep it while any of them lives. */
 void rb_set_allocator(const rb_allocator *a);
 
+/* Blocks at least this large are worth backing with huge pages. */
+#define RB_LARGE_BLOCK ((size_t)4 << 20)
+
+/* A hint that [p, p + n), freshly allocated and not yet touched, will be
+ * filled and read at random: on Linux, asks for transparent huge pages
+ * for the whole 2 MiB pages inside it (one page fault and one TLB entry
+ * per 2 MiB instead of per 4 KiB). Does nothing for blocks smaller than
+ * RB_LARGE_BLOCK, elsewhere, or when the kernel says no; never fails. */
+void rb_advise_large(void *p, size_t n);
+
 /* ------------------------------------------------------------------ */
 /* Money: int64 count of 1e-8 currency units                          */
 /* ------------------------------------------------------------------ */

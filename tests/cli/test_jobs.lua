@@ -1,12 +1,14 @@
--- test_jobs.lua: `simulate --jobs N` writes exactly what one engine
--- writes.
+-- test_jobs.lua: `simulate --jobs N --shares S` writes exactly what one
+-- engine writes.
 --
 -- usage: lua5.4 tests/cli/test_jobs.lua BINARY
 --
--- Each input is simulated with --jobs 1 and with more jobs; bills.jsonl,
--- notices.jsonl and rejects.jsonl must be byte for byte the same, and so
--- must the exit status and the summary's counts, bills, revenue and
--- minutes. The inputs: every scenario of tests/scenarios (with its
+-- Each input is simulated on one engine (--jobs 1 --shares 1) and with
+-- more threads, more shares, or both (shares run one after another on
+-- their thread: --jobs 1 --shares 7 is seven engines on one thread);
+-- bills.jsonl, notices.jsonl and rejects.jsonl must be byte for byte the
+-- same, and so must the exit status and the summary's counts, bills,
+-- revenue and minutes. The inputs: every scenario of tests/scenarios (with its
 -- rules, files and --until), the example year and the TRTC examples, the
 -- 300-account comparison month, a generated month with duplicates and
 -- late records (bench/gen.lua), and inputs that cannot be shared out
@@ -52,11 +54,14 @@ local function fail(name, msg)
   print(("FAIL %s: %s"):format(name, msg))
 end
 
--- Runs simulate; returns the exit status and the output folder.
-local function simulate(name, jobs, files, opts)
-  local out = ("%s/%s-%d"):format(tmp, name:gsub("[^%w]", "_"), jobs)
+-- Runs simulate with `jobs` threads and `shares` shares (nil: as many
+-- as threads); returns the exit status and the output folder.
+local function simulate(name, jobs, files, opts, shares)
+  shares = shares or jobs
+  local out = ("%s/%s-%d-%d"):format(tmp, name:gsub("[^%w]", "_"), jobs,
+                                     shares)
   local cmd = { sh_quote(binary), "simulate", "--jobs", tostring(jobs),
-                "--out", sh_quote(out) }
+                "--shares", tostring(shares), "--out", sh_quote(out) }
   if opts.rules then
     cmd[#cmd + 1] = "--rules " .. sh_quote(opts.rules)
   end
@@ -79,27 +84,32 @@ local function summary(out)
   return okj and s or nil
 end
 
--- Compares the runs with jobs in `list` against --jobs 1. `shared`:
--- true, every run with more jobs must have shared the work out; false,
--- none may have (the input cannot be shared); nil, either.
+-- Compares the runs in `list` against one engine; an entry is a number
+-- of threads (as many shares) or { jobs, shares }. `shared`: true, every
+-- run must have shared the work out; false, none may have (the input
+-- cannot be shared); nil, either.
 local function compare(name, files, opts, list, shared)
-  local code1, out1 = simulate(name, 1, files, opts)
+  local code1, out1 = simulate(name, 1, files, opts, 1)
   local s1 = summary(out1)
   if not s1 then
-    fail(name, "no summary.json with --jobs 1")
+    fail(name, "no summary.json with one engine")
     return
   end
-  for _, jobs in ipairs(list) do
-    local code, out = simulate(name, jobs, files, opts)
-    local tag = ("%s --jobs %d"):format(name, jobs)
+  for _, run in ipairs(list) do
+    local jobs, shares = run, run
+    if type(run) == "table" then
+      jobs, shares = run[1], run[2]
+    end
+    local code, out = simulate(name, jobs, files, opts, shares)
+    local tag = ("%s --jobs %d --shares %d"):format(name, jobs, shares)
     checks = checks + 1
     if code ~= code1 then
-      fail(tag, ("exit %s, --jobs 1 exits %s"):format(code, code1))
+      fail(tag, ("exit %s, one engine exits %s"):format(code, code1))
     end
     for _, f in ipairs({ "bills.jsonl", "notices.jsonl", "rejects.jsonl" }) do
       local a, b = read_all(out1 .. "/" .. f), read_all(out .. "/" .. f)
       if a == nil or b == nil or a ~= b then
-        fail(tag, f .. " differs from --jobs 1")
+        fail(tag, f .. " differs from one engine's")
       end
     end
     local s = summary(out)
@@ -108,14 +118,14 @@ local function compare(name, files, opts, list, shared)
     else
       for _, k in ipairs({ "bills", "revenue" }) do
         if s[k] ~= s1[k] then
-          fail(tag, ("summary %s %s, --jobs 1 %s"):format(k, s[k], s1[k]))
+          fail(tag, ("summary %s %s, one engine %s"):format(k, s[k], s1[k]))
         end
       end
       if cjson.encode(s.events) ~= cjson.encode(s1.events) or
           cjson.encode(s.minutes) ~= cjson.encode(s1.minutes) then
-        fail(tag, "summary events or minutes differ from --jobs 1")
+        fail(tag, "summary events or minutes differ from one engine's")
       end
-      if shared == true and s.engines ~= jobs then
+      if shared == true and s.engines ~= shares then
         fail(tag, ("ran on %s engines, not shared out"):format(s.engines))
       elseif shared == false and s.engines ~= 1 then
         fail(tag, ("ran on %s engines, cannot be shared"):format(s.engines))
@@ -140,15 +150,16 @@ for name in io.popen("ls " .. sh_quote(dir)):lines() do
     if expect.rules then
       opts.rules = sdir .. "/" .. expect.rules
     end
-    compare("scenario " .. name, files, opts, { 2, 3 }, nil)
+    compare("scenario " .. name, files, opts, { 2, 3, { 1, 4 } }, nil)
   end
 end
 
-compare("example year", { "examples/events/year.jsonl" }, {}, { 2, 4 }, true)
+compare("example year", { "examples/events/year.jsonl" }, {},
+        { 2, 4, { 1, 2 }, { 1, 5 }, { 2, 7 } }, true)
 compare("TRTC examples", { "examples/events/trtc-examples.jsonl" }, {},
         { 2 }, true)
 compare("comparison month", { "examples/compare/month.jsonl" }, {},
-        { 2, 3 }, true)
+        { 2, 3, { 1, 16 }, { 2, 64 } }, true)
 compare("comparison month, rules B", { "examples/compare/month.jsonl" },
         { rules = "examples/compare/rules-b" }, { 2 }, true)
 compare("example year until", { "examples/events/year.jsonl" },
@@ -171,7 +182,8 @@ do
   write_all(tmp .. "/a.jsonl", table.concat(a, "\n") .. "\n")
   write_all(tmp .. "/b.jsonl", "\n" .. table.concat(b, "\n\n") .. "\n")
 end
-compare("generated month", { month }, {}, { 2, 3, 5 }, true)
+compare("generated month", { month }, {},
+        { 2, 3, 5, { 1, 3 }, { 1, 256 }, { 2, 9 } }, true)
 compare("generated month in two files",
         { tmp .. "/b.jsonl", tmp .. "/a.jsonl" }, {}, { 2 }, true)
 do
@@ -208,7 +220,7 @@ do
   end
   local f = tmp .. "/ranges.jsonl"
   write_all(f, table.concat(out, "\n") .. "\n")
-  compare("ranges with rejects", { f }, {}, { 2, 3 }, true)
+  compare("ranges with rejects", { f }, {}, { 2, 3, { 1, 6 } }, true)
 end
 
 -- One usage id in eight accounts: a conflict across accounts, which a
@@ -229,7 +241,8 @@ do
   end
   local f = tmp .. "/conflict.jsonl"
   write_all(f, table.concat(l, "\n") .. "\n")
-  compare("usage id in several accounts", { f }, {}, { 2, 4 }, false)
+  compare("usage id in several accounts", { f }, {}, { 2, 4, { 1, 8 } },
+          false)
   local _, out = simulate("usage id in several accounts", 2, { f }, {})
   local rejects = read_all(out .. "/rejects.jsonl") or ""
   local n = select(2, rejects:gsub('"error":"conflict"', ""))
@@ -242,7 +255,52 @@ do
   l[#l + 1] = '{"type":"app","app":1500000001,"account":"X2",' ..
               '"at":"2020-10-02T09:05:00+08:00"}'
   write_all(f, table.concat(l, "\n") .. "\n")
-  compare("app under two accounts", { f }, {}, { 2 }, false)
+  compare("app under two accounts", { f }, {}, { 2, { 1, 3 } }, false)
+end
+
+-- By default a large input is cut into one share per 65536 events (two
+-- here), on one thread, with one engine's files.
+do
+  local big = tmp .. "/big.jsonl"
+  assert(os.execute("lua5.4 bench/gen.lua 135000 2000 > " .. sh_quote(big)))
+  local code1, out1 = simulate("default shares", 1, { big }, {}, 1)
+  local out = tmp .. "/default"
+  local ok = os.execute(("%s simulate --out %s %s >/dev/null 2>&1")
+                        :format(sh_quote(binary), sh_quote(out),
+                                sh_quote(big)))
+  local s = summary(out) or {}
+  checks = checks + 1
+  if (ok and 0 or 1) ~= code1 then
+    fail("default shares", "exit status differs from one engine's")
+  end
+  if s.engines ~= 2 then
+    fail("default shares", ("%s engines, want 2"):format(s.engines))
+  end
+  for _, f in ipairs({ "bills.jsonl", "notices.jsonl", "rejects.jsonl" }) do
+    local a, b = read_all(out1 .. "/" .. f), read_all(out .. "/" .. f)
+    if a == nil or a ~= b then
+      fail("default shares", f .. " differs from one engine's")
+    end
+  end
+  print("ok   default shares")
+end
+
+-- Counts out of range are usage errors (exit 2) that name the option.
+for _, bad in ipairs({ { "--shares", "0" }, { "--shares", "257" },
+                       { "--shares", "2x" }, { "--shares", "-1" },
+                       { "--jobs", "0" }, { "--jobs", "65" } }) do
+  local err = tmp .. "/err.txt"
+  local ok, _, code = os.execute(("%s simulate %s %s --out %s %s 2>%s")
+      :format(sh_quote(binary), bad[1], sh_quote(bad[2]),
+              sh_quote(tmp .. "/bad"), "examples/events/year.jsonl",
+              sh_quote(err)))
+  local text = read_all(err) or ""
+  checks = checks + 1
+  if ok or code ~= 2 or not text:find(bad[1] .. " '" .. bad[2] .. "'", 1,
+                                      true) then
+    fail("usage " .. bad[1] .. " " .. bad[2],
+         ("exit %s, message %q"):format(code, text))
+  end
 end
 
 os.execute("rm -rf " .. sh_quote(tmp))

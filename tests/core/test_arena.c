@@ -9,10 +9,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "alloc.h"
 #include "rtcbill.h"
 
 #define ALIGN (alignof(max_align_t))
@@ -145,6 +147,51 @@ static void test_strndup_copies_prefix(void **state) {
   rb_arena_free(a);
 }
 
+static void test_chunks_grow_with_the_arena(void **state) {
+  (void)state;
+  /* 40 MB in 1000-byte blocks: with 64 KiB chunks only that would be
+   * 640 chunks; growing chunks (an eighth of the arena, up to 8 MiB)
+   * make it a few dozen. A new chunk shows as a block that does not
+   * follow the one before. Every block keeps its own bytes. */
+  enum { N = 40000, SIZE = 1000 };
+  static unsigned char *blocks[N];
+  rb_arena *a = rb_arena_new();
+  assert_non_null(a);
+  size_t chunks = 0;
+  for (int i = 0; i < N; i++) {
+    blocks[i] = rb__arena_alloc8(a, SIZE);
+    assert_non_null(blocks[i]);
+    if (i == 0 || blocks[i] != blocks[i - 1] + SIZE)
+      chunks++;
+    memset(blocks[i], i & 0xff, SIZE);
+  }
+  assert_int_equal(rb_arena_used(a), (size_t)N * SIZE);
+  assert_true(chunks >= 10);
+  assert_true(chunks <= 60);
+  for (int i = 0; i < N; i += 97) {
+    assert_int_equal(blocks[i][0], i & 0xff);
+    assert_int_equal(blocks[i][SIZE - 1], i & 0xff);
+  }
+  rb_arena_free(a);
+}
+
+static void test_advise_large_is_only_a_hint(void **state) {
+  (void)state;
+  rb_advise_large(NULL, RB_LARGE_BLOCK);
+  char small[64];
+  rb_advise_large(small, sizeof small);
+  size_t n = 3 * RB_LARGE_BLOCK + 12345;
+  unsigned char *p = malloc(n);
+  assert_non_null(p);
+  rb_advise_large(p, n);
+  rb_advise_large(p + 1, n - 1); /* unaligned: the inner 2 MiB pages */
+  for (size_t i = 0; i < n; i += 4096)
+    p[i] = (unsigned char)(i >> 12);
+  for (size_t i = 0; i < n; i += 4096)
+    assert_int_equal(p[i], (unsigned char)(i >> 12));
+  free(p);
+}
+
 static void test_free_accepts_null(void **state) {
   (void)state;
   rb_arena_free(NULL);
@@ -162,6 +209,8 @@ int main(void) {
       cmocka_unit_test(test_alloc_large_first),
       cmocka_unit_test(test_alloc_refuses_impossible_sizes),
       cmocka_unit_test(test_strndup_copies_prefix),
+      cmocka_unit_test(test_chunks_grow_with_the_arena),
+      cmocka_unit_test(test_advise_large_is_only_a_hint),
       cmocka_unit_test(test_free_accepts_null),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
