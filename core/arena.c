@@ -3,9 +3,9 @@
  * Event strings and segment arrays are many, small and freed together, so
  * they come from chunks carved front to back: 64 KiB at first, then an
  * eighth of what the arena holds, up to 8 MiB (so that an arena of
- * hundreds of MB is a few dozen huge-page-backed blocks, not thousands
- * of small ones, and at most an eighth of it is ever unused); a request
- * larger than a chunk gets a chunk of its own. Every allocation is aligned for
+ * hundreds of MB is a few dozen blocks, not thousands of small ones, and
+ * at most about an eighth of it is ever unused); a request larger than a
+ * chunk gets a chunk of its own. Every allocation is aligned for
  * any type (max_align_t); the reader's fast path packs an event's
  * strings and segments into one 8-aligned block (rb__arena_alloc8), and
  * the engine keeps usage ids as unaligned text (rb__arena_alloc_bytes).
@@ -51,7 +51,6 @@ static chunk *chunk_new(size_t cap) {
   chunk *c = rb__malloc(sizeof(chunk) + cap);
   if (c == NULL)
     return NULL;
-  rb_advise_large(c, sizeof(chunk) + cap);
   c->next = NULL;
   c->cap = cap;
   c->used = 0;

@@ -42,7 +42,6 @@ static int reserve(rb_buf *b, size_t n) {
   char *p = rb__realloc(b->data, cap);
   if (p == NULL)
     return RB_ENOMEM;
-  rb_advise_large(p, cap);
   b->data = p;
   b->cap = cap;
   return RB_OK;

@@ -34,7 +34,6 @@ int rb__reserve(void **arr, uint32_t *cap, uint32_t need, size_t elem) {
   void *p = rb__realloc(*arr, (size_t)ncap * elem);
   if (p == NULL)
     return RB_ENOMEM;
-  rb_advise_large(p, (size_t)ncap * elem);
   *arr = p;
   *cap = ncap;
   return RB_OK;
@@ -524,16 +523,8 @@ static size_t map_home(const rb__map *m, uint64_t h) {
 
 void rb_engine_prefetch(const rb_engine *e, const rb_event *ev, int stage) {
 #if defined(__GNUC__)
-  if (e == NULL || ev == NULL)
-    return;
-  if (stage < 0) {
-    /* The event record itself, a line or two of a long array. */
-    __builtin_prefetch(ev);
-    __builtin_prefetch((const char *)ev + 64);
-    __builtin_prefetch((const char *)ev + sizeof *ev - 1);
-    return;
-  }
-  if (ev->type != RB_EV_USAGE || e->app_index.cap == 0)
+  if (e == NULL || ev == NULL || ev->type != RB_EV_USAGE ||
+      e->app_index.cap == 0)
     return;
   /* Each stage reads only what the stage before fetched, so that none
    * waits on memory: the app's index slot and the record's strings and

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "rtcbill.h"
 
@@ -190,12 +191,69 @@ char *cli_path_join(const char *dir, const char *name);
 /* explain), options and progress                                     */
 /* ------------------------------------------------------------------ */
 
-/* A parsed event and where it came from (the stable tie-break). */
+/* A parsed event as the commands keep it, in 64 bytes (a full rb_event
+ * is 152): millions of them are held, sorted and read back in time
+ * order, so their size is memory traffic, page faults and cache misses.
+ * What ordering and sharing out read is here; a usage record's strings
+ * and segments sit in one arena block, the segments first, then id,
+ * user and room, each NUL-terminated, back to back; any other type
+ * keeps its whole rb_event in the arena. cli_event_unpack gives the
+ * rb_event back. */
 typedef struct cli_event {
-  rb_event ev;
+  rb_time at;       /* effective time */
+  int64_t app;      /* app, enable/disable_postpaid, usage */
+  rb_time start;    /* usage */
+  rb_time received; /* usage; RB_TIME_NONE when absent */
+  const void *block;
+  uint64_t line; /* where it came from (the stable tie-break) */
   uint32_t file;
-  uint64_t line;
+  uint32_t seconds; /* usage: at most RB_SESSION_SECONDS_MAX */
+  uint16_t nvideo;  /* usage: at most RB_SEGMENTS_MAX */
+  uint8_t type;     /* rb_event_type */
+  uint8_t unused;
+  uint16_t id_len, user_len; /* usage: at most RB_ID_MAX */
 } cli_event;
+
+/* A usage record's id (NUL-terminated, id_len bytes). */
+static inline const char *cli_event_id(const cli_event *ce) {
+  return (const char *)ce->block + (size_t)ce->nvideo * sizeof(rb_segment);
+}
+
+/* Any other type's whole event (NULL for usage). */
+static inline const rb_event *cli_event_full(const cli_event *ce) {
+  return ce->type == RB_EV_USAGE ? NULL : (const rb_event *)ce->block;
+}
+
+/* The account an account, app, package, topup or change_cycle event
+ * names (NULL for the others). */
+static inline const char *cli_event_account(const cli_event *ce) {
+  return ce->type == RB_EV_USAGE ? NULL : cli_event_full(ce)->account;
+}
+
+/* The rb_event ce stands for, with pointers into ce's arena. */
+static inline void cli_event_unpack(const cli_event *ce, rb_event *ev) {
+  if (ce->type != RB_EV_USAGE) {
+    *ev = *cli_event_full(ce);
+    return;
+  }
+  memset(ev, 0, sizeof *ev);
+  ev->type = RB_EV_USAGE;
+  ev->at = ce->at;
+  ev->app = ce->app;
+  ev->start = ce->start;
+  ev->received = ce->received;
+  ev->seconds = ce->seconds;
+  ev->nvideo = ce->nvideo;
+  ev->video = ce->nvideo > 0 ? (const rb_segment *)ce->block : NULL;
+  ev->id = cli_event_id(ce);
+  ev->user = ev->id + ce->id_len + 1;
+  ev->room = ev->user + ce->user_len + 1;
+}
+
+/* Packs ev (just parsed into arena a) into *ce; returns false when the
+ * arena cannot grow. */
+bool cli_event_pack(rb_arena *a, const rb_event *ev, uint32_t file,
+                    uint64_t line, cli_event *ce);
 
 /* A growable list of rejected lines. */
 typedef struct cli_rejects {
@@ -248,23 +306,31 @@ static inline const cli_event *cli_events_at(const cli_events *es, size_t k) {
   return es->order != NULL ? &es->v[es->order[k]] : &es->v[k];
 }
 
-/* Tells engine e about the events that follow the k-th of n (given by
- * at(ctx, j)), in the stages of rb_engine_prefetch. */
-static inline void cli_prefetch(rb_engine *e, size_t k, size_t n,
-                                const rb_event *(*at)(const void *, size_t),
-                                const void *ctx) {
-  static const struct {
-    size_t ahead;
-    int stage;
-  } plan[] = {{24, -1}, {16, 0}, {12, 1}, {8, 2}, {4, 3}, {2, 4}};
-  for (size_t s = 0; s < sizeof plan / sizeof plan[0]; s++)
-    if (k + plan[s].ahead < n)
-      rb_engine_prefetch(e, at(ctx, k + plan[s].ahead), plan[s].stage);
-}
+/* Feeding a long run of events to an engine: each is unpacked once,
+ * some way ahead of its turn, into a small ring, and the engine is told
+ * about the ones ahead in the stages of rb_engine_prefetch, so that the
+ * memory each event will touch is on its way while earlier ones are
+ * applied. at(ctx, k) is the k-th event of the run. */
+#define CLI_FEED_RING 32
+typedef struct cli_feed {
+  rb_engine *e;
+  size_t n;
+  const cli_event *(*at)(const void *ctx, size_t k);
+  const void *ctx;
+  size_t unpacked; /* events [0, unpacked) have been unpacked */
+  rb_event ring[CLI_FEED_RING];
+} cli_feed;
 
-/* The k-th event in time order, for cli_prefetch. */
-static inline const rb_event *cli_events_ev(const void *es, size_t k) {
-  return &cli_events_at(es, k)->ev;
+void cli_feed_start(cli_feed *f, rb_engine *e, size_t n,
+                    const cli_event *(*at)(const void *, size_t),
+                    const void *ctx);
+/* The k-th event, unpacked; k goes from 0 up by one. The pointer stays
+ * valid until the next call. */
+const rb_event *cli_feed_event(cli_feed *f, size_t k);
+
+/* The k-th event in time order, for cli_feed. */
+static inline const cli_event *cli_events_ev(const void *es, size_t k) {
+  return cli_events_at(es, k);
 }
 
 /* Reads and parses every file into es (zeroed first); prints why and

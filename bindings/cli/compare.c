@@ -151,8 +151,8 @@ static bool build_tables(cmp *c) {
   const cli_events *in = &c->in;
   size_t na = 0, np = 0;
   for (size_t i = 0; i < in->n; i++) {
-    na += cli_events_at(in, i)->ev.type == RB_EV_ACCOUNT;
-    np += cli_events_at(in, i)->ev.type == RB_EV_APP;
+    na += cli_events_at(in, i)->type == RB_EV_ACCOUNT;
+    np += cli_events_at(in, i)->type == RB_EV_APP;
   }
   c->accounts = calloc(na + 1, sizeof *c->accounts);
   c->apps = calloc(np + 1, sizeof *c->apps);
@@ -165,7 +165,9 @@ static bool build_tables(cmp *c) {
    * an id is the one the engine accepts; its account is kept by storing
    * the event's position in `account` until the sort is done. */
   for (size_t i = 0; i < in->n; i++) {
-    const rb_event *ev = &cli_events_at(in, i)->ev;
+    const rb_event *ev = cli_event_full(cli_events_at(in, i));
+    if (ev == NULL)
+      continue;
     if (ev->type == RB_EV_ACCOUNT) {
       c->accounts[c->naccounts++].id = ev->account;
     } else if (ev->type == RB_EV_APP) {
@@ -326,20 +328,22 @@ static void side_run(cmp_side *s) {
   cli_progress pg;
   cli_progress_start(&pg, s->progress, "rating", in->n);
   rb_time last = RB_TIME_NONE;
+  cli_feed feed;
+  cli_feed_start(&feed, e, in->n, cli_events_ev, in);
   for (size_t i = 0; i < in->n && rc == RB_OK; i++) {
-    const cli_event *ce = cli_events_at(in, i);
-    cli_prefetch(e, i, in->n, cli_events_ev, in);
+    const rb_event *ev = cli_feed_event(&feed, i);
     cli_progress_step(&pg, i, i);
     rb_reject rej;
     memset(&rej, 0, sizeof rej);
-    int arc = rb_engine_apply(e, &ce->ev, &rej);
+    int arc = rb_engine_apply(e, ev, &rej);
     if (arc == RB_OK) {
       s->accepted++;
-      if (last == RB_TIME_NONE || ce->ev.at > last)
-        last = ce->ev.at;
+      if (last == RB_TIME_NONE || ev->at > last)
+        last = ev->at;
     } else if (arc == RB_DUPLICATE) {
       s->duplicates++;
     } else if (arc == RB_EREJECT) {
+      const cli_event *ce = cli_events_at(in, i);
       if (!cli_rejects_add(&s->rejects, ce->file, ce->line, &rej))
         rc = RB_ENOMEM;
     } else {

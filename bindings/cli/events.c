@@ -66,7 +66,6 @@ static bool grow(void **arr, size_t *cap, size_t n, size_t size) {
   void *p = realloc(*arr, ncap * size);
   if (p == NULL)
     return false;
-  rb_advise_large(p, ncap * size);
   *arr = p;
   *cap = ncap;
   return true;
@@ -139,6 +138,51 @@ void cli_progress_end(cli_progress *p, uint64_t done, uint64_t records) {
 /* Reading                                                             */
 /* ------------------------------------------------------------------ */
 
+bool cli_event_pack(rb_arena *a, const rb_event *ev, uint32_t file,
+                    uint64_t line, cli_event *ce) {
+  memset(ce, 0, sizeof *ce);
+  ce->at = ev->at;
+  ce->type = (uint8_t)ev->type;
+  ce->file = file;
+  ce->line = line;
+  if (ev->type != RB_EV_USAGE) {
+    ce->app = ev->app;
+    rb_event *copy = rb_arena_alloc(a, sizeof *copy);
+    if (copy == NULL)
+      return false;
+    *copy = *ev;
+    ce->block = copy;
+    return true;
+  }
+  ce->app = ev->app;
+  ce->start = ev->start;
+  ce->received = ev->received;
+  ce->seconds = (uint32_t)ev->seconds;
+  ce->nvideo = (uint16_t)ev->nvideo;
+  size_t id = strlen(ev->id), user = strlen(ev->user), room = strlen(ev->room);
+  ce->id_len = (uint16_t)id;
+  ce->user_len = (uint16_t)user;
+  /* The reader's fast path lays an event out this way already; the
+   * precise path does not, and its events are copied into place. */
+  size_t segs = ev->nvideo * sizeof(rb_segment);
+  const char *base = ev->nvideo > 0 ? (const char *)ev->video : ev->id;
+  if (ev->id == base + segs && ev->user == ev->id + id + 1 &&
+      ev->room == ev->user + user + 1) {
+    ce->block = base;
+    return true;
+  }
+  char *block = rb_arena_alloc(a, segs + id + user + room + 3);
+  if (block == NULL)
+    return false;
+  if (segs > 0)
+    memcpy(block, ev->video, segs);
+  memcpy(block + segs, ev->id, id + 1);
+  memcpy(block + segs + id + 1, ev->user, user + 1);
+  memcpy(block + segs + id + user + 2, ev->room, room + 1);
+  ce->block = block;
+  return true;
+}
+
 /* Reads and parses one file, or the lines of a byte range of it
  * (ranged), into es. *lines receives the physical lines it covered.
  * Returns 0, or prints why and returns 1. */
@@ -172,11 +216,11 @@ static int read_part(cli_events *es, uint32_t index, bool ranged,
     }
     if (!grow((void **)&es->v, &es->cap, es->n, sizeof *es->v))
       goto nomem;
-    cli_event *ce = &es->v[es->n];
-    int prc = rb_event_parse(es->arena, ln.data, ln.len, &ce->ev, &rej);
+    rb_event ev;
+    int prc = rb_event_parse(es->arena, ln.data, ln.len, &ev, &rej);
     if (prc == RB_OK) {
-      ce->file = index;
-      ce->line = ln.number;
+      if (!cli_event_pack(es->arena, &ev, index, ln.number, &es->v[es->n]))
+        goto nomem;
       es->n++;
     } else if (prc == RB_EREJECT) {
       if (!cli_rejects_add(&es->rejects, index, ln.number, &rej))
@@ -432,8 +476,8 @@ static sort_key *radix_sort(sort_key *keys, sort_key *tmp, size_t n,
 /* Effective time, then input order, for the fallback below. */
 static int event_cmp(const void *pa, const void *pb) {
   const cli_event *a = pa, *b = pb;
-  if (a->ev.at != b->ev.at)
-    return a->ev.at < b->ev.at ? -1 : 1;
+  if (a->at != b->at)
+    return a->at < b->at ? -1 : 1;
   if (a->file != b->file)
     return a->file < b->file ? -1 : 1;
   if (a->line != b->line)
@@ -446,25 +490,24 @@ void cli_events_sort(cli_events *es) {
   cli_event *v = es->v;
   if (n < 2)
     return;
-  rb_time lo = v[0].ev.at, hi = v[0].ev.at;
+  rb_time lo = v[0].at, hi = v[0].at;
   bool sorted = true;
   for (size_t i = 1; i < n; i++) {
-    rb_time t = v[i].ev.at;
-    sorted = sorted && t >= v[i - 1].ev.at;
+    rb_time t = v[i].at;
+    sorted = sorted && t >= v[i - 1].at;
     lo = t < lo ? t : lo;
     hi = t > hi ? t : hi;
   }
   if (sorted)
     return;
   sort_key *keys = malloc(2 * n * sizeof *keys);
-  rb_advise_large(keys, 2 * n * sizeof *keys);
   if (keys == NULL) {
     /* No memory for the keys: sort in place, more slowly. */
     qsort(v, n, sizeof *v, event_cmp);
     return;
   }
   for (size_t i = 0; i < n; i++) {
-    keys[i].t = (uint64_t)v[i].ev.at - (uint64_t)lo;
+    keys[i].t = (uint64_t)v[i].at - (uint64_t)lo;
     keys[i].i = i;
   }
   sort_key *order =
@@ -507,6 +550,55 @@ void cli_events_free(cli_events *es) {
   free(es->order);
   cli_rejects_free(&es->rejects);
   memset(es, 0, sizeof *es);
+}
+
+/* ------------------------------------------------------------------ */
+/* Feeding an engine                                                   */
+/* ------------------------------------------------------------------ */
+
+void cli_feed_start(cli_feed *f, rb_engine *e, size_t n,
+                    const cli_event *(*at)(const void *, size_t),
+                    const void *ctx) {
+  f->e = e;
+  f->n = n;
+  f->at = at;
+  f->ctx = ctx;
+  f->unpacked = 0;
+}
+
+/* How far ahead of the event being applied each step looks: the packed
+ * record is fetched, then its block, then it is unpacked into the ring
+ * and the engine's stages follow (each reading only what the one before
+ * fetched). The ring holds every event from the current one to the
+ * furthest unpacked. */
+#define FETCH_RECORD 32
+#define FETCH_BLOCK 24
+#define UNPACK 16
+
+static void unpack_upto(cli_feed *f, size_t end) {
+  for (; f->unpacked < end && f->unpacked < f->n; f->unpacked++)
+    cli_event_unpack(f->at(f->ctx, f->unpacked),
+                     &f->ring[f->unpacked % CLI_FEED_RING]);
+}
+
+const rb_event *cli_feed_event(cli_feed *f, size_t k) {
+#if defined(__GNUC__)
+  if (k + FETCH_RECORD < f->n)
+    __builtin_prefetch(f->at(f->ctx, k + FETCH_RECORD));
+  if (k + FETCH_BLOCK < f->n)
+    __builtin_prefetch(f->at(f->ctx, k + FETCH_BLOCK)->block);
+#endif
+  unpack_upto(f, k + UNPACK + 1);
+  static const struct {
+    size_t ahead;
+    int stage;
+  } stages[] = {{16, 0}, {12, 1}, {8, 2}, {4, 3}, {2, 4}};
+  for (size_t s = 0; s < sizeof stages / sizeof stages[0]; s++)
+    if (k + stages[s].ahead < f->n)
+      rb_engine_prefetch(f->e,
+                         &f->ring[(k + stages[s].ahead) % CLI_FEED_RING],
+                         stages[s].stage);
+  return &f->ring[k % CLI_FEED_RING];
 }
 
 int cli_engine_finish(rb_engine *e, rb_time last) {

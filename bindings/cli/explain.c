@@ -464,34 +464,39 @@ static int replay(xp *x, rb_rules *rules, const cli_events *in) {
   if (apps == NULL)
     return RB_ENOMEM;
   for (size_t i = 0; i < in->n; i++) {
-    const rb_event *ev = &cli_events_at(in, i)->ev;
-    if (ev->type == RB_EV_APP && strcmp(ev->account, x->account) == 0 &&
-        !app_in(apps, napps, ev->app))
-      apps[napps++] = ev->app;
+    const cli_event *ce = cli_events_at(in, i);
+    if (ce->type == RB_EV_APP &&
+        strcmp(cli_event_account(ce), x->account) == 0 &&
+        !app_in(apps, napps, ce->app))
+      apps[napps++] = ce->app;
   }
   rb_sink sink = {.ctx = x, .bill = on_bill, .trace = on_trace};
   rb_engine *e = NULL;
   int rc = rb_engine_new(rules, &sink, &e);
   rb_time last = RB_TIME_NONE;
   for (size_t i = 0; i < in->n && rc == RB_OK; i++) {
-    const rb_event *ev = &cli_events_at(in, i)->ev;
+    const cli_event *ce = cli_events_at(in, i);
     bool mine;
-    switch (ev->type) {
+    switch (ce->type) {
     case RB_EV_ENABLE_POSTPAID:
     case RB_EV_DISABLE_POSTPAID:
     case RB_EV_USAGE:
-      mine = app_in(apps, napps, ev->app);
+      mine = app_in(apps, napps, ce->app);
       break;
-    default:
-      mine = ev->account != NULL && strcmp(ev->account, x->account) == 0;
+    default: {
+      const char *account = cli_event_account(ce);
+      mine = account != NULL && strcmp(account, x->account) == 0;
       break;
+    }
     }
     if (!mine)
       continue;
+    rb_event ev;
+    cli_event_unpack(ce, &ev);
     rb_reject rej;
-    int arc = rb_engine_apply(e, ev, &rej);
-    if (arc == RB_OK && (last == RB_TIME_NONE || ev->at > last))
-      last = ev->at;
+    int arc = rb_engine_apply(e, &ev, &rej);
+    if (arc == RB_OK && (last == RB_TIME_NONE || ev.at > last))
+      last = ev.at;
     else if (arc < 0 && arc != RB_EREJECT)
       rc = arc;
   }

@@ -216,7 +216,7 @@ static uint32_t share_of_account(const job_plan *p, const char *account) {
 
 /* The share of the event at rank r. Events of apps nobody created go to
  * share 0, where they are rejected as they would be anywhere. */
-static uint32_t share_of(const job_plan *p, const rb_event *ev) {
+static uint32_t share_of(const job_plan *p, const cli_event *ev) {
   switch (ev->type) {
   case RB_EV_ENABLE_POSTPAID:
   case RB_EV_DISABLE_POSTPAID:
@@ -226,7 +226,7 @@ static uint32_t share_of(const job_plan *p, const rb_event *ev) {
     return found ? p->apps.vals[i] : 0;
   }
   default:
-    return share_of_account(p, ev->account);
+    return share_of_account(p, cli_event_account(ev));
   }
 }
 
@@ -239,10 +239,12 @@ static void plan_range(void *ctx, size_t k) {
          to = n * (k + 1) / p->threads;
   const uint64_t low = ((uint64_t)1 << SHARE_BITS) - 1;
   for (size_t i = from; i < to; i++) {
-    const rb_event *ev = &p->in->v[i].ev;
+    const cli_event *ev = &p->in->v[i];
     uint32_t s = share_of(p, ev);
     p->share[i] = (uint8_t)s;
-    p->idh[i] = ev->type == RB_EV_USAGE ? (hash_str(ev->id) & ~low) | s : 0;
+    p->idh[i] = ev->type == RB_EV_USAGE
+                    ? (hash_bytes(cli_event_id(ev), ev->id_len) & ~low) | s
+                    : 0;
   }
 }
 
@@ -321,8 +323,8 @@ static bool plan_tables(job_plan *p) {
   const cli_events *in = p->in;
   size_t napps = 0, npkgs = 0;
   for (size_t i = 0; i < in->n; i++) {
-    napps += in->v[i].ev.type == RB_EV_APP;
-    npkgs += in->v[i].ev.type == RB_EV_PACKAGE;
+    napps += in->v[i].type == RB_EV_APP;
+    npkgs += in->v[i].type == RB_EV_PACKAGE;
   }
   job_table pk = {0};
   if (!table_new(&p->apps, napps, true) || !table_new(&pk, npkgs, false)) {
@@ -331,9 +333,11 @@ static bool plan_tables(job_plan *p) {
   }
   bool ok = true;
   for (size_t r = 0; r < in->n && ok; r++) {
-    const rb_event *ev = &cli_events_at(in, r)->ev;
+    const rb_event *ev = cli_event_full(cli_events_at(in, r));
     bool found;
-    if (ev->type == RB_EV_APP) {
+    if (ev == NULL) {
+      continue;
+    } else if (ev->type == RB_EV_APP) {
       size_t i = table_put(&p->apps, (uint64_t)ev->app, &found);
       if (!found) {
         p->apps.strs[i] = ev->account;
@@ -420,10 +424,10 @@ typedef struct job_run {
   rb_time until;
 } job_run;
 
-/* The share's i-th event, for cli_prefetch. */
-static const rb_event *part_event(const void *ctx, size_t i) {
+/* The share's i-th event, for cli_feed. */
+static const cli_event *part_event(const void *ctx, size_t i) {
   const job_part *p = ctx;
-  return &p->in->v[p->events[i].index].ev;
+  return &p->in->v[p->events[i].index];
 }
 
 /* Phase 3: share p's events on its engine. */
@@ -436,26 +440,28 @@ static void run_share(job_run *run, job_part *p) {
     part_fail(p, rc);
     return;
   }
+  cli_feed feed;
+  cli_feed_start(&feed, p->engine, p->n, part_event, p);
   for (size_t i = 0; i < p->n; i++) {
     uint32_t r = p->events[i].rank;
-    const cli_event *ce = &p->in->v[p->events[i].index];
-    cli_prefetch(p->engine, i, p->n, part_event, p);
-    if (run->has_until && ce->ev.at > run->until) {
+    const rb_event *ev = cli_feed_event(&feed, i);
+    if (run->has_until && ev->at > run->until) {
       p->counts.pending++;
       continue;
     }
     rb_reject rej;
     memset(&rej, 0, sizeof rej);
     rb_engine_set_position(p->engine, r);
-    p->event_key = (job_key){ce->ev.at, 1, 0, r};
-    rc = rb_engine_apply(p->engine, &ce->ev, &rej);
+    p->event_key = (job_key){ev->at, 1, 0, r};
+    rc = rb_engine_apply(p->engine, ev, &rej);
     if (rc == RB_OK) {
       p->counts.accepted++;
-      if (p->last == RB_TIME_NONE || ce->ev.at > p->last)
-        p->last = ce->ev.at;
+      if (p->last == RB_TIME_NONE || ev->at > p->last)
+        p->last = ev->at;
     } else if (rc == RB_DUPLICATE) {
       p->counts.duplicates++;
     } else if (rc == RB_EREJECT) {
+      const cli_event *ce = part_event(p, i);
       if (!cli_rejects_add(&p->rejects, ce->file, ce->line, &rej)) {
         part_fail(p, RB_ENOMEM);
         return;

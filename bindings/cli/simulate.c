@@ -154,25 +154,27 @@ static int run_engine(sim *s, rb_engine *e) {
   rb_time last = RB_TIME_NONE;
   cli_progress pg;
   cli_progress_start(&pg, s->progress, "rating", s->in.n);
+  cli_feed feed;
+  cli_feed_start(&feed, e, s->in.n, cli_events_ev, &s->in);
   for (size_t i = 0; i < s->in.n; i++) {
-    const cli_event *se = cli_events_at(&s->in, i);
-    cli_prefetch(e, i, s->in.n, cli_events_ev, &s->in);
+    const rb_event *ev = cli_feed_event(&feed, i);
     cli_progress_step(&pg, i, i);
-    if (s->opt.has_until && se->ev.at > s->opt.until) {
+    if (s->opt.has_until && ev->at > s->opt.until) {
       s->counts.pending++;
       continue;
     }
     rb_reject rej;
     memset(&rej, 0, sizeof rej);
-    int rc = rb_engine_apply(e, &se->ev, &rej);
+    int rc = rb_engine_apply(e, ev, &rej);
     if (rc == RB_OK) {
       s->counts.accepted++;
-      if (last == RB_TIME_NONE || se->ev.at > last)
-        last = se->ev.at;
+      if (last == RB_TIME_NONE || ev->at > last)
+        last = ev->at;
     } else if (rc == RB_DUPLICATE) {
       s->counts.duplicates++;
     } else if (rc == RB_EREJECT) {
-      if (!add_reject(s, se->file, se->line, &rej)) {
+      const cli_event *ce = cli_events_at(&s->in, i);
+      if (!add_reject(s, ce->file, ce->line, &rej)) {
         cli_progress_end(&pg, i, i);
         return RB_ENOMEM;
       }

@@ -74,16 +74,6 @@ typedef struct rb_allocator {
  * keep it while any of them lives. */
 void rb_set_allocator(const rb_allocator *a);
 
-/* Blocks at least this large are worth backing with huge pages. */
-#define RB_LARGE_BLOCK ((size_t)4 << 20)
-
-/* A hint that [p, p + n), freshly allocated and not yet touched, will be
- * filled and read at random: on Linux, asks for transparent huge pages
- * for the whole 2 MiB pages inside it (one page fault and one TLB entry
- * per 2 MiB instead of per 4 KiB). Does nothing for blocks smaller than
- * RB_LARGE_BLOCK, elsewhere, or when the kernel says no; never fails. */
-void rb_advise_large(void *p, size_t n);
-
 /* ------------------------------------------------------------------ */
 /* Money: int64 count of 1e-8 currency units                          */
 /* ------------------------------------------------------------------ */
@@ -694,10 +684,12 @@ bool rb_engine_firing(const rb_engine *e, rb_timer *out);
 
 /* A hint that ev will be applied soon: fetches into the cache what
  * applying it will read, so that a caller feeding a long sorted list can
- * overlap those memory reads with work. In three stages, each reading
- * only what the one before fetched: stage 0 (some 12 events ahead) the
- * index slots of the app and of the usage id, stage 1 (8 ahead) the
- * app, stage 2 (4 ahead) its account. Changes nothing, cannot fail. */
+ * overlap those memory reads with work. In five stages, each reading
+ * only what the one before fetched: stage 0 (some 16 events ahead) the
+ * app's index slot and the event's strings and segments, stage 1 (12
+ * ahead) the app and the usage id's slot, stage 2 (8 ahead) its account
+ * and the app's latest accumulators, stages 3 and 4 (4 and 2 ahead) the
+ * account's active packages. Changes nothing, cannot fail. */
 void rb_engine_prefetch(const rb_engine *e, const rb_event *ev, int stage);
 
 /* Moves the virtual clock to t, firing every timer due at or before t.

@@ -9,7 +9,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -175,23 +174,6 @@ static void test_chunks_grow_with_the_arena(void **state) {
   rb_arena_free(a);
 }
 
-static void test_advise_large_is_only_a_hint(void **state) {
-  (void)state;
-  rb_advise_large(NULL, RB_LARGE_BLOCK);
-  char small[64];
-  rb_advise_large(small, sizeof small);
-  size_t n = 3 * RB_LARGE_BLOCK + 12345;
-  unsigned char *p = malloc(n);
-  assert_non_null(p);
-  rb_advise_large(p, n);
-  rb_advise_large(p + 1, n - 1); /* unaligned: the inner 2 MiB pages */
-  for (size_t i = 0; i < n; i += 4096)
-    p[i] = (unsigned char)(i >> 12);
-  for (size_t i = 0; i < n; i += 4096)
-    assert_int_equal(p[i], (unsigned char)(i >> 12));
-  free(p);
-}
-
 static void test_free_accepts_null(void **state) {
   (void)state;
   rb_arena_free(NULL);
@@ -210,7 +192,6 @@ int main(void) {
       cmocka_unit_test(test_alloc_refuses_impossible_sizes),
       cmocka_unit_test(test_strndup_copies_prefix),
       cmocka_unit_test(test_chunks_grow_with_the_arena),
-      cmocka_unit_test(test_advise_large_is_only_a_hint),
       cmocka_unit_test(test_free_accepts_null),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
