@@ -44,48 +44,9 @@ static int key(rb_buf *b, const char *k, bool first) {
   return rb_buf_append(b, tmp, o);
 }
 
-/* Appends v in decimal (what printf's %lld writes, without its cost:
- * bills have many integers). */
-static int put_int(rb_buf *b, int64_t v) {
-  char tmp[24], *end = tmp + sizeof tmp, *p = end;
-  uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-  do {
-    *--p = (char)('0' + u % 10);
-    u /= 10;
-  } while (u != 0);
-  if (v < 0)
-    *--p = '-';
-  return rb_buf_append(b, p, (size_t)(end - p));
-}
-
 static int key_string(rb_buf *b, const char *k, const char *v, bool first) {
   int rc = key(b, k, first);
   return rc == RB_OK ? rb_buf_json_string(b, v == NULL ? "" : v) : rc;
-}
-
-static int key_int(rb_buf *b, const char *k, int64_t v) {
-  int rc = key(b, k, false);
-  return rc == RB_OK ? put_int(b, v) : rc;
-}
-
-static int key_time(rb_buf *b, const char *k, rb_time t, int32_t tz) {
-  char tmp[RB_TIME_STRLEN];
-  int rc = rb_time_format(t, tz, tmp, sizeof tmp);
-  if (rc < 0)
-    return rc;
-  return key_string(b, k, tmp, false);
-}
-
-/* Money with exactly `places` decimals; a value that is not a multiple of
- * that step (which a correct engine never hands over) is shown with as
- * many more places as it needs rather than rounded, because an output
- * file must never alter an amount. */
-static int key_money(rb_buf *b, const char *k, rb_money v, int places) {
-  char tmp[RB_MONEY_STRLEN];
-  int rc = rb_money_format_min(v, places, tmp, sizeof tmp);
-  if (rc < 0)
-    return rc;
-  return key_string(b, k, tmp, false);
 }
 
 /* The decimals a total is written with: those of the rounding unit
@@ -212,6 +173,46 @@ static int bill_line(rb_buf *b, const rb_bill *bill, const rb_bill_line *l) {
   return RB_OK;
 }
 
+static const char *or_empty(const char *s) { return s != NULL ? s : ""; }
+
+/* Room for a string written by cur_str: every byte escaped as \u00XX
+ * at worst, and the quotes. */
+static size_t str_room(const char *s) { return 6 * strlen(s) + 2; }
+
+/* A time, quoted; RB_TIME_STRLEN + 2 bytes of room. */
+static char *cur_time(char *p, rb_time t, int32_t tz, int *rc) {
+  *p++ = '"';
+  int n = rb_time_format(t, tz, p, RB_TIME_STRLEN);
+  if (n < 0) {
+    *rc = n;
+    return p;
+  }
+  p += n;
+  *p++ = '"';
+  return p;
+}
+
+/* An amount with exactly `places` decimals, quoted; RB_MONEY_STRLEN + 2
+ * bytes of room. A value that is not a multiple of that step (which a
+ * correct engine never hands over) is shown with as many more places as
+ * it needs rather than rounded, because an output file must never alter
+ * an amount. */
+static char *cur_money(char *p, rb_money v, int places, int *rc) {
+  *p++ = '"';
+  int n = rb_money_format_min(v, places, p, RB_MONEY_STRLEN);
+  if (n < 0) {
+    *rc = n;
+    return p;
+  }
+  p += n;
+  *p++ = '"';
+  return p;
+}
+
+/* The bill's head and tail, around its lines: keys and punctuation,
+ * three times and three amounts, besides its strings. */
+#define BILL_ROOM (256 + 3 * (RB_TIME_STRLEN + 2) + 3 * (RB_MONEY_STRLEN + 2))
+
 int rb_bill_to_json(const rb_bill *bill, rb_buf *out) {
   if (bill == NULL || out == NULL || bill->tariff == NULL ||
       (bill->nlines > 0 && bill->lines == NULL))
@@ -219,46 +220,57 @@ int rb_bill_to_json(const rb_bill *bill, rb_buf *out) {
   const rb_tariff *t = bill->tariff;
   int32_t tz = t->tz_offset;
   size_t mark = out->len;
-  int rc = put(out, "{");
-  if (rc == RB_OK)
-    rc = key_string(out, "bill", bill->id, true);
-  if (rc == RB_OK)
-    rc = key_string(out, "account", bill->account, false);
-  if (rc == RB_OK)
-    rc = key_string(out, "cycle", rb_cycle_name(bill->cycle), false);
-  if (rc == RB_OK)
-    rc = key_time(out, "period_start", bill->period_start, tz);
-  if (rc == RB_OK)
-    rc = key_time(out, "period_end", bill->period_end, tz);
-  if (rc == RB_OK)
-    rc = key_time(out, "issued_at", bill->issued_at, tz);
-  if (rc == RB_OK)
-    rc = key_string(out, "currency", t->currency, false);
-  if (rc == RB_OK)
-    rc = key_string(out, "rules", bill->rules_version, false);
-  if (rc == RB_OK)
-    rc = key(out, "lines", false);
-  if (rc == RB_OK)
-    rc = put(out, "[");
+  const char *id = or_empty(bill->id), *account = or_empty(bill->account),
+             *cycle = or_empty(rb_cycle_name(bill->cycle)),
+             *version = or_empty(bill->rules_version);
+  int rc = rb__buf_reserve(out, BILL_ROOM + str_room(id) + str_room(account) +
+                                    str_room(cycle) + str_room(t->currency) +
+                                    str_room(version));
+  if (rc != RB_OK)
+    return rc;
+  /* The head, through a cursor into the room reserved. */
+  char *p = out->data + out->len;
+  p = CUR_LIT(p, "{\"bill\":");
+  p = cur_str(p, id);
+  p = CUR_LIT(p, ",\"account\":");
+  p = cur_str(p, account);
+  p = CUR_LIT(p, ",\"cycle\":");
+  p = cur_str(p, cycle);
+  p = CUR_LIT(p, ",\"period_start\":");
+  p = cur_time(p, bill->period_start, tz, &rc);
+  p = CUR_LIT(p, ",\"period_end\":");
+  p = cur_time(p, bill->period_end, tz, &rc);
+  p = CUR_LIT(p, ",\"issued_at\":");
+  p = cur_time(p, bill->issued_at, tz, &rc);
+  p = CUR_LIT(p, ",\"currency\":");
+  p = cur_str(p, t->currency);
+  p = CUR_LIT(p, ",\"rules\":");
+  p = cur_str(p, version);
+  p = CUR_LIT(p, ",\"lines\":[");
+  *p = '\0';
+  out->len = (size_t)(p - out->data);
   for (size_t i = 0; rc == RB_OK && i < bill->nlines; i++) {
     if (i > 0)
       rc = put(out, ",");
     if (rc == RB_OK)
       rc = bill_line(out, bill, &bill->lines[i]);
   }
+  /* The tail: the room reserved above may have gone to the lines. */
   if (rc == RB_OK)
-    rc = put(out, "]");
-  if (rc == RB_OK)
-    rc = key_money(out, "total", bill->total, unit_places(t->total_unit));
-  if (rc == RB_OK)
-    rc =
-        key_money(out, "precision_diff", bill->precision_diff, RB_MONEY_PLACES);
-  if (rc == RB_OK)
-    rc = key_money(out, "balance_after", bill->balance_after, 2);
-  if (rc == RB_OK)
-    rc = key_string(out, "status", bill->arrears ? "arrears" : "paid", false);
-  if (rc == RB_OK)
-    rc = put(out, "}\n");
+    rc = rb__buf_reserve(out, BILL_ROOM);
+  if (rc != RB_OK)
+    return finish(out, mark, rc);
+  p = out->data + out->len;
+  p = CUR_LIT(p, "],\"total\":");
+  p = cur_money(p, bill->total, unit_places(t->total_unit), &rc);
+  p = CUR_LIT(p, ",\"precision_diff\":");
+  p = cur_money(p, bill->precision_diff, RB_MONEY_PLACES, &rc);
+  p = CUR_LIT(p, ",\"balance_after\":");
+  p = cur_money(p, bill->balance_after, 2, &rc);
+  p = bill->arrears ? CUR_LIT(p, ",\"status\":\"arrears\"}\n")
+                    : CUR_LIT(p, ",\"status\":\"paid\"}\n");
+  *p = '\0';
+  out->len = (size_t)(p - out->data);
   return finish(out, mark, rc);
 }
 
@@ -270,45 +282,77 @@ static const char *reason_name(const rb_notice *n) {
   return rb_stop_reason_name((rb_stop_reason)n->reason);
 }
 
+/* A notice's keys and punctuation, a time, an amount and three
+ * integers, besides its strings. */
+#define NOTICE_ROOM (200 + RB_TIME_STRLEN + RB_MONEY_STRLEN + 3 * 24)
+
 int rb_notice_to_json(const rb_notice *n, int32_t tz_offset, rb_buf *out) {
   if (n == NULL || out == NULL)
     return RB_EINVAL;
+  const char *type = or_empty(rb_notice_type_name(n->type));
+  const char *reason = n->reason >= 0 ? or_empty(reason_name(n)) : NULL;
+  size_t room = NOTICE_ROOM + str_room(type) +
+                (n->account ? str_room(n->account) : 0) +
+                (n->package ? str_room(n->package) : 0) +
+                (n->bill ? str_room(n->bill) : 0) +
+                (n->id ? str_room(n->id) : 0) +
+                (reason ? str_room(reason) : 0) +
+                (n->rules ? str_room(n->rules) : 0);
   size_t mark = out->len;
-  char tmp[RB_TIME_STRLEN];
-  int rc = rb_time_format(n->at, tz_offset, tmp, sizeof tmp);
-  if (rc < 0)
+  int rc = rb__buf_reserve(out, room);
+  if (rc != RB_OK)
     return rc;
-  rc = put(out, "{");
-  if (rc == RB_OK)
-    rc = key_string(out, "at", tmp, true);
-  if (rc == RB_OK)
-    rc = key_string(out, "type", rb_notice_type_name(n->type), false);
+  char *p = out->data + out->len;
+  p = CUR_LIT(p, "{\"at\":");
+  p = cur_time(p, n->at, tz_offset, &rc);
+  p = CUR_LIT(p, ",\"type\":");
+  p = cur_str(p, type);
   /* Only rules_reloaded (in the daemon) concerns no account. */
-  if (rc == RB_OK && n->account != NULL)
-    rc = key_string(out, "account", n->account, false);
-  if (rc == RB_OK && n->app != 0)
-    rc = key_int(out, "app", n->app);
-  if (rc == RB_OK && n->package != NULL)
-    rc = key_string(out, "package", n->package, false);
-  if (rc == RB_OK && n->bill != NULL)
-    rc = key_string(out, "bill", n->bill, false);
+  if (n->account != NULL) {
+    p = CUR_LIT(p, ",\"account\":");
+    p = cur_str(p, n->account);
+  }
+  if (n->app != 0) {
+    p = CUR_LIT(p, ",\"app\":");
+    p = cur_int(p, n->app);
+  }
+  if (n->package != NULL) {
+    p = CUR_LIT(p, ",\"package\":");
+    p = cur_str(p, n->package);
+  }
+  if (n->bill != NULL) {
+    p = CUR_LIT(p, ",\"bill\":");
+    p = cur_str(p, n->bill);
+  }
   /* A notice carries no tariff; totals are rounded to cents by the
    * default rules, and format_min shows any finer unit exactly. */
-  if (rc == RB_OK && n->type == RB_N_BILL_ISSUED)
-    rc = key_money(out, "total", n->total, 2);
-  if (rc == RB_OK && n->id != NULL)
-    rc = key_string(out, "id", n->id, false);
-  if (rc == RB_OK && n->reason >= 0)
-    rc = key_string(out, "reason", reason_name(n), false);
-  if (rc == RB_OK && n->forfeited >= 0)
-    rc = key_int(out, "forfeited", n->forfeited);
-  if (rc == RB_OK &&
-      (n->type == RB_N_ARREARS_NOTICE || n->type == RB_N_ARREARS_CLEARED))
-    rc = key_money(out, "balance", n->balance, 2);
-  if (rc == RB_OK && n->rules != NULL)
-    rc = key_string(out, "rules", n->rules, false);
-  if (rc == RB_OK)
-    rc = put(out, "}\n");
+  if (n->type == RB_N_BILL_ISSUED) {
+    p = CUR_LIT(p, ",\"total\":");
+    p = cur_money(p, n->total, 2, &rc);
+  }
+  if (n->id != NULL) {
+    p = CUR_LIT(p, ",\"id\":");
+    p = cur_str(p, n->id);
+  }
+  if (reason != NULL) {
+    p = CUR_LIT(p, ",\"reason\":");
+    p = cur_str(p, reason);
+  }
+  if (n->forfeited >= 0) {
+    p = CUR_LIT(p, ",\"forfeited\":");
+    p = cur_int(p, n->forfeited);
+  }
+  if (n->type == RB_N_ARREARS_NOTICE || n->type == RB_N_ARREARS_CLEARED) {
+    p = CUR_LIT(p, ",\"balance\":");
+    p = cur_money(p, n->balance, 2, &rc);
+  }
+  if (n->rules != NULL) {
+    p = CUR_LIT(p, ",\"rules\":");
+    p = cur_str(p, n->rules);
+  }
+  p = CUR_LIT(p, "}\n");
+  *p = '\0';
+  out->len = (size_t)(p - out->data);
   return finish(out, mark, rc);
 }
 
