@@ -365,10 +365,18 @@ int rb__settle(rb_engine *e, uint32_t account, uint32_t period_id,
       rb_money_sub(a->balance, total, &balance) != RB_OK)
     return overflow(e, a);
 
-  char id[RB_ID_MAX + 16], date[16];
-  rb_date_format(p->start, e->rd->tariff.tz_offset,
-                 p->cycle == RB_CYCLE_DAILY, date, sizeof date);
-  snprintf(id, sizeof id, "%s/%s", a->id, date);
+  /* The bill's id, account/date: one per bill, so joined by hand rather
+   * than by snprintf (ids are at most RB_ID_MAX bytes, dates 10). */
+  char id[RB_ID_MAX + 16];
+  size_t idlen = strlen(a->id);
+  if (idlen > RB_ID_MAX)
+    idlen = RB_ID_MAX;
+  memcpy(id, a->id, idlen);
+  id[idlen] = '/';
+  if (rb_date_format(p->start, e->rd->tariff.tz_offset,
+                     p->cycle == RB_CYCLE_DAILY, id + idlen + 1,
+                     sizeof id - idlen - 1) < 0)
+    id[idlen + 1] = '\0';
   a->balance = balance;
   rb_bill bill = {
       .id = id,
