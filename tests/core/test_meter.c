@@ -562,7 +562,7 @@ static void test_meter_matches_brute_force(void **state) {
   (void)state;
   tariffs[0] = default_tariff();
   tariffs[1] = aggregate_tariff();
-  for (round = 0; round < 400; round++) {
+  for (round = 0; round < 2000; round++) {
     rb_tariff *t = &tariffs[round % 2];
     rb_segment v[100];
     size_t n = (size_t)rng(round % 3 == 0 ? 100 : 8);
