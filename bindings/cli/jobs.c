@@ -248,26 +248,32 @@ static void plan_range(void *ctx, size_t k) {
   }
 }
 
-/* Sorts v[0..n) (LSD radix on 11-bit digits, tmp as scratch). */
-static void sort_u64(uint64_t *v, uint64_t *tmp, size_t n) {
-  size_t count[1 << 11];
-  for (unsigned shift = 0; shift < 66; shift += 11) {
+/* Sorts v[0..n) on bits SHARE_BITS and up, the hash without the share
+ * (LSD radix, four 14-bit digits, tmp as scratch): equal hashes end up
+ * side by side, whatever their shares. */
+#define DIGIT_BITS 14
+_Static_assert(64 - SHARE_BITS == 4 * DIGIT_BITS, "four digits");
+
+static void sort_hashes(uint64_t *v, uint64_t *tmp, size_t n) {
+  size_t count[1 << DIGIT_BITS]; /* 128 KiB of stack */
+  const uint64_t mask = ((uint64_t)1 << DIGIT_BITS) - 1;
+  for (unsigned shift = SHARE_BITS; shift < 64; shift += DIGIT_BITS) {
     memset(count, 0, sizeof count);
     for (size_t i = 0; i < n; i++)
-      count[(v[i] >> shift) & 0x7FF]++;
+      count[(v[i] >> shift) & mask]++;
     size_t sum = 0;
-    for (size_t d = 0; d < (1u << 11); d++) {
+    for (size_t d = 0; d <= mask; d++) {
       size_t c = count[d];
       count[d] = sum;
       sum += c;
     }
     for (size_t i = 0; i < n; i++)
-      tmp[count[(v[i] >> shift) & 0x7FF]++] = v[i];
+      tmp[count[(v[i] >> shift) & mask]++] = v[i];
     uint64_t *swap = v;
     v = tmp;
     tmp = swap;
   }
-  /* Six passes: the result is back in the caller's v. */
+  /* Four passes: the result is back in the caller's v. */
 }
 
 /* Phase 2, per thread k of N: the usage ids whose hash falls to k must
@@ -289,7 +295,7 @@ static void plan_ids(void *ctx, size_t k) {
   for (size_t i = 0; i < n; i++)
     if (p->idh[i] != 0 && (p->idh[i] >> SHARE_BITS) % nt == k)
       v[m++] = p->idh[i];
-  sort_u64(v, v + m, m);
+  sort_hashes(v, v + m, m);
   for (size_t i = 1; i < m; i++)
     if (v[i] >> SHARE_BITS == v[i - 1] >> SHARE_BITS && v[i] != v[i - 1])
       p->clash[k] = true;
@@ -332,8 +338,9 @@ static bool plan_tables(job_plan *p) {
     return false;
   }
   bool ok = true;
+  /* In memory order: any order finds the same clashes. */
   for (size_t r = 0; r < in->n && ok; r++) {
-    const rb_event *ev = cli_event_full(cli_events_at(in, r));
+    const rb_event *ev = cli_event_full(&in->v[r]);
     bool found;
     if (ev == NULL) {
       continue;
