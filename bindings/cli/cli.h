@@ -362,6 +362,13 @@ typedef struct cli_jobs_result {
  * apps, accumulators, usage ids) then stays within the caches. */
 #define CLI_SHARE_EVENTS 65536
 
+/* Shares run their events in windows (in time order) whose outputs are
+ * merged and written before the next, so that what is held in memory
+ * is one window's bills and notices, not the run's: a sixteenth of the
+ * events, at least CLI_WINDOW_MIN and at most CLI_WINDOW_MAX. */
+#define CLI_WINDOW_MIN ((size_t)1 << 10)
+#define CLI_WINDOW_MAX ((size_t)1 << 20)
+
 /* How many shares a run of `events` events on `threads` threads is cut
  * into: one per CLI_SHARE_EVENTS events, at least one per thread, a
  * whole number per thread, at most CLI_SHARES_MAX. */

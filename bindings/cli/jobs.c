@@ -50,10 +50,14 @@ typedef struct job_rec {
 } job_rec;
 
 /* One engine's bills or notices, in its emission order. */
+/* One engine's bills or notices not yet merged, in its emission order:
+ * v[at..n) are waiting; `taken` counts those merged before. */
 typedef struct job_stream {
   rb_buf text;
   job_rec *v;
   size_t n, cap;
+  size_t at;
+  uint64_t taken;
 } job_stream;
 
 typedef struct job_part {
@@ -64,6 +68,8 @@ typedef struct job_part {
   struct job_event {
     uint32_t rank, index;
   } *events;
+  size_t next; /* the first event not yet applied */
+  size_t base; /* the current window's first event */
   size_t n, cap;
   rb_rules *rules;
   rb_engine *engine;
@@ -429,29 +435,45 @@ typedef struct job_run {
   size_t threads, shares;
   bool has_until;
   rb_time until;
+  /* The window being run: the events of ranks [from, to); then every
+   * engine's clock goes to `upto` (RB_TIME_NONE: stays), after which
+   * all records up to that time are final. */
+  uint32_t from, to;
+  rb_time upto;
 } job_run;
 
-/* The share's i-th event, for cli_feed. */
+/* The i-th event of the share's current window, for cli_feed. */
 static const cli_event *part_event(const void *ctx, size_t i) {
   const job_part *p = ctx;
-  return &p->in->v[p->events[i].index];
+  return &p->in->v[p->events[p->base + i].index];
 }
 
-/* Phase 3: share p's events on its engine. */
+/* Phase 3: share p's events of ranks [run->from, run->to) on its engine
+ * (created with the first window), then its clock to just before the
+ * next window's first event, so that every record it will still write
+ * comes after those of the window. */
 static void run_share(job_run *run, job_part *p) {
-  rb_sink sink = {.ctx = p, .bill = part_bill, .notice = part_notice};
-  p->last = RB_TIME_NONE;
-  int rc = rb_engine_new(p->rules, &sink, &p->engine);
-  if (rc != RB_OK) {
-    p->engine = NULL;
-    part_fail(p, rc);
+  if (p->rc != RB_OK)
     return;
+  int rc;
+  if (p->engine == NULL) {
+    rb_sink sink = {.ctx = p, .bill = part_bill, .notice = part_notice};
+    p->last = RB_TIME_NONE;
+    if ((rc = rb_engine_new(p->rules, &sink, &p->engine)) != RB_OK) {
+      p->engine = NULL;
+      part_fail(p, rc);
+      return;
+    }
   }
+  size_t end = p->next;
+  while (end < p->n && p->events[end].rank < run->to)
+    end++;
+  p->base = p->next;
   cli_feed feed;
-  cli_feed_start(&feed, p->engine, p->n, part_event, p);
-  for (size_t i = 0; i < p->n; i++) {
-    uint32_t r = p->events[i].rank;
-    const rb_event *ev = cli_feed_event(&feed, i);
+  cli_feed_start(&feed, p->engine, end - p->next, part_event, p);
+  for (size_t k = 0; p->next < end; k++, p->next++) {
+    uint32_t r = p->events[p->next].rank;
+    const rb_event *ev = cli_feed_event(&feed, k);
     if (run->has_until && ev->at > run->until) {
       p->counts.pending++;
       continue;
@@ -468,7 +490,7 @@ static void run_share(job_run *run, job_part *p) {
     } else if (rc == RB_DUPLICATE) {
       p->counts.duplicates++;
     } else if (rc == RB_EREJECT) {
-      const cli_event *ce = part_event(p, i);
+      const cli_event *ce = &p->in->v[p->events[p->next].index];
       if (!cli_rejects_add(&p->rejects, ce->file, ce->line, &rej)) {
         part_fail(p, RB_ENOMEM);
         return;
@@ -478,6 +500,10 @@ static void run_share(job_run *run, job_part *p) {
       return;
     }
   }
+  rb_time now = rb_engine_now(p->engine);
+  if (run->upto != RB_TIME_NONE && (now == RB_TIME_NONE || now < run->upto) &&
+      (rc = rb_engine_advance(p->engine, run->upto)) != RB_OK)
+    part_fail(p, rc);
 }
 
 /* Phase 3, per thread k: its shares one after the other. */
@@ -564,21 +590,28 @@ static job_stream *stream_of(job_part *p, bool bills) {
 }
 
 /* The head record of stream k, for the heap below. */
-static const job_key *head_key(job_part *parts, const size_t *at, bool bills,
-                               uint32_t k) {
-  return &stream_of(&parts[k], bills)->v[at[k]].key;
+static const job_key *head_key(job_part *parts, bool bills, uint32_t k) {
+  const job_stream *s = stream_of(&parts[k], bills);
+  return &s->v[s->at].key;
+}
+
+/* True when stream k has a record waiting that is final: up to `upto`
+ * (RB_TIME_NONE: every record is). */
+static bool has_final(job_part *parts, bool bills, uint32_t k, rb_time upto) {
+  const job_stream *s = stream_of(&parts[k], bills);
+  return s->at < s->n && (upto == RB_TIME_NONE || s->v[s->at].key.t <= upto);
 }
 
 /* Restores the min-heap of streams (by head record) below slot i. */
 static void heap_down(uint32_t *heap, size_t len, size_t i, job_part *parts,
-                      const size_t *at, bool bills) {
+                      bool bills) {
   for (;;) {
     size_t l = 2 * i + 1, m = i;
-    if (l < len && key_cmp(head_key(parts, at, bills, heap[l]),
-                           head_key(parts, at, bills, heap[m])) < 0)
+    if (l < len && key_cmp(head_key(parts, bills, heap[l]),
+                           head_key(parts, bills, heap[m])) < 0)
       m = l;
-    if (l + 1 < len && key_cmp(head_key(parts, at, bills, heap[l + 1]),
-                               head_key(parts, at, bills, heap[m])) < 0)
+    if (l + 1 < len && key_cmp(head_key(parts, bills, heap[l + 1]),
+                               head_key(parts, bills, heap[m])) < 0)
       m = l + 1;
     if (m == i)
       return;
@@ -589,32 +622,53 @@ static void heap_down(uint32_t *heap, size_t len, size_t i, job_part *parts,
   }
 }
 
-static int merge(job_part *parts, size_t n, bool bills, cli_out *out) {
-  size_t at[CLI_SHARES_MAX] = {0};
+/* Drops the records a stream has had merged, keeping the rest at the
+ * front of its buffers for the next window. */
+static void stream_compact(job_stream *s) {
+  if (s->at == 0)
+    return;
+  size_t cut = s->at < s->n ? s->v[s->at].off : s->text.len;
+  memmove(s->text.data, s->text.data + cut, s->text.len - cut + 1);
+  s->text.len -= cut;
+  for (size_t i = s->at; i < s->n; i++)
+    s->v[i].off -= cut;
+  memmove(s->v, s->v + s->at, (s->n - s->at) * sizeof *s->v);
+  s->n -= s->at;
+  s->taken += s->at;
+  s->at = 0;
+}
+
+/* Writes the streams' final records (up to `upto`) of bills or notices
+ * in key order, the order one engine writes them in; the first bills'
+ * briefs go to out's summary in that order too (*written counts the
+ * records written so far). */
+static int merge(job_part *parts, size_t n, bool bills, rb_time upto,
+                 cli_out *out, uint64_t *written) {
   uint32_t heap[CLI_SHARES_MAX];
   size_t len = 0;
-  uint64_t written = 0;
+  int rc = RB_OK;
   for (size_t k = 0; k < n; k++)
-    if (stream_of(&parts[k], bills)->n > 0)
+    if (has_final(parts, bills, (uint32_t)k, upto))
       heap[len++] = (uint32_t)k;
   for (size_t i = len; i-- > 0;)
-    heap_down(heap, len, i, parts, at, bills);
-  while (len > 0) {
+    heap_down(heap, len, i, parts, bills);
+  while (len > 0 && rc == RB_OK) {
     uint32_t best = heap[0];
     job_stream *s = stream_of(&parts[best], bills);
-    const job_rec *rec = &s->v[at[best]];
-    if (bills && written < CLI_BRIEF_BILLS)
-      out->brief[written] = parts[best].tally.brief[at[best]];
-    at[best]++;
-    written++;
-    int rc = cli_out_write(out, bills, s->text.data + rec->off, rec->len);
-    if (rc != RB_OK)
-      return rc;
-    if (at[best] == s->n)
+    const job_rec *rec = &s->v[s->at];
+    uint64_t index = s->taken + s->at; /* among the share's records */
+    if (bills && *written < CLI_BRIEF_BILLS && index < CLI_BRIEF_BILLS)
+      out->brief[*written] = parts[best].tally.brief[index];
+    s->at++;
+    (*written)++;
+    rc = cli_out_write(out, bills, s->text.data + rec->off, rec->len);
+    if (!has_final(parts, bills, best, upto))
       heap[0] = heap[--len];
-    heap_down(heap, len, 0, parts, at, bills);
+    heap_down(heap, len, 0, parts, bills);
   }
-  return RB_OK;
+  for (size_t k = 0; k < n; k++)
+    stream_compact(stream_of(&parts[k], bills));
+  return rc;
 }
 
 /* The shares' tallies into out (briefs come with the merge). */
@@ -718,9 +772,37 @@ int cli_jobs_run(const cli_events *in, rb_rules *rules, const char *rules_dir,
       }
     }
   }
-  job_run run = {plan.parts, threads, shares, has_until, until};
-  run_all(threads, run_events, &run);
-  if (!failed(plan.parts, shares))
+  /* The events go in windows (see CLI_WINDOW_MIN): after each,
+   * every engine's clock is brought to just before the next window's
+   * first event (the timers due by then would have fired before it on
+   * one engine too), so that the records up to that time are final and
+   * can be merged and written, and the shares' buffers stay small. */
+  job_run run = {plan.parts, threads, shares, has_until, until, 0, 0,
+                 RB_TIME_NONE};
+  uint64_t nbills = 0, nnotices = 0;
+  int rc = RB_OK;
+  size_t window = (in->n + 15) / 16;
+  window = window < CLI_WINDOW_MIN   ? CLI_WINDOW_MIN
+           : window > CLI_WINDOW_MAX ? CLI_WINDOW_MAX
+                                     : window;
+  for (size_t from = 0; from < in->n && rc == RB_OK; from += window) {
+    size_t to = in->n - from > window ? from + window : in->n;
+    run.from = (uint32_t)from;
+    run.to = (uint32_t)to;
+    run.upto = RB_TIME_NONE;
+    if (to < in->n) {
+      run.upto = cli_events_at(in, to)->at - 1;
+      if (has_until && run.upto > until)
+        run.upto = until;
+    }
+    run_all(threads, run_events, &run);
+    if (failed(plan.parts, shares) || run.upto == RB_TIME_NONE)
+      break;
+    rc = merge(plan.parts, shares, true, run.upto, out, &nbills);
+    if (rc == RB_OK)
+      rc = merge(plan.parts, shares, false, run.upto, out, &nnotices);
+  }
+  if (rc == RB_OK && !failed(plan.parts, shares))
     finish(&run);
   for (size_t k = 0; k < shares; k++) {
     job_part *p = &plan.parts[k];
@@ -730,11 +812,12 @@ int cli_jobs_run(const cli_events *in, rb_rules *rules, const char *rules_dir,
       goto done;
     }
   }
-  int rc = sum_tallies(plan.parts, shares, out);
   if (rc == RB_OK)
-    rc = merge(plan.parts, shares, true, out);
+    rc = sum_tallies(plan.parts, shares, out);
   if (rc == RB_OK)
-    rc = merge(plan.parts, shares, false, out);
+    rc = merge(plan.parts, shares, true, RB_TIME_NONE, out, &nbills);
+  if (rc == RB_OK)
+    rc = merge(plan.parts, shares, false, RB_TIME_NONE, out, &nnotices);
   for (size_t k = 0; k < shares && rc == RB_OK; k++) {
     job_part *p = &plan.parts[k];
     res->counts.accepted += p->counts.accepted;
