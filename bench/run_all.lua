@@ -13,7 +13,9 @@
 --   temporary folder.
 --
 -- The tools, run one after another on the same file:
---   simulate      build/rtcbill simulate (one thread), all outputs written
+--   simulate      build/rtcbill simulate (one thread, the accounts in
+--                 shares), all outputs written
+--   one engine    the same with --shares 1
 --   simulate -j2  the same with --jobs 2
 --   compare       build/rtcbill compare, default rules against
 --                 examples/compare/rules-b
@@ -154,6 +156,9 @@ for _, size in ipairs(sizes) do
   local tools = {
     { "simulate", ("build/rtcbill simulate --out %s %s"):format(q(out), q(file)),
       true },
+    { "simulate, one engine",
+      ("build/rtcbill simulate --shares 1 --out %s %s"):format(q(out .. "1"),
+                                                             q(file)) },
     { "simulate --jobs 2",
       ("build/rtcbill simulate --jobs 2 --out %s %s"):format(q(out .. "2"),
                                                            q(file)) },
@@ -208,9 +213,11 @@ for _, size in ipairs(sizes) do
   print(("\nratios: cJSON time / simulate time %s (target >= 2.5); " ..
          "DuckDB / simulate %s (target >= 1, aim 2); compare / simulate " ..
          "%s (target <= 1.5); simulate / simulate --jobs 2 %s " ..
-         "(target >= 1.8)\n"):format(
+         "(target >= 1.8); one engine / simulate %s (what the shares " ..
+         "gain)\n"):format(
     ratio(tl["cJSON parse only"], sim), ratio(tl["DuckDB query (2 threads)"],
-    sim), ratio(tl["compare"], sim), ratio(sim, tl["simulate --jobs 2"])))
+    sim), ratio(tl["compare"], sim), ratio(sim, tl["simulate --jobs 2"]),
+    ratio(tl["simulate, one engine"], sim)))
   results[#results + 1] = row
 end
 

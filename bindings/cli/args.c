@@ -6,6 +6,7 @@
  *
  * Depends on: cli.h.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +80,16 @@ int cli_parse_args(int argc, char **argv, const char *cmd,
       return cli_usage_error(cmd, "option '%s' needs a value", o->name);
   }
   return -1;
+}
+
+bool cli_count_arg(const char *text, size_t max, size_t *out) {
+  char *end = NULL;
+  errno = 0;
+  unsigned long n = strtoul(text, &end, 10);
+  if (text[0] < '1' || text[0] > '9' || *end != '\0' || errno != 0 || n > max)
+    return false;
+  *out = (size_t)n;
+  return true;
 }
 
 void cli_operands_free(cli_operands *ops) {

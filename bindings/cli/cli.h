@@ -265,6 +265,8 @@ typedef struct cli_rejects {
 bool cli_rejects_add(cli_rejects *r, uint32_t file, uint64_t line,
                      const rb_reject *rej);
 void cli_rejects_free(cli_rejects *r);
+/* Sorts by file, then line (output.c). */
+void cli_rejects_sort(cli_rejects *r);
 
 /* Progress on stderr for long runs: records per second and the share of
  * the work done, redrawn at most a few times a second, and only when
@@ -374,17 +376,37 @@ typedef struct cli_jobs_result {
  * whole number per thread, at most CLI_SHARES_MAX. */
 size_t cli_jobs_shares(size_t events, size_t threads);
 
-/* Runs the sorted events `in` on `shares` engines, `threads` at a time
- * (share k runs on thread k % threads, after the thread's earlier ones;
- * rules is thread 0's rule set, the other threads load rules_dir
- * again), writing bills and notices to out. Returns 0 (done, res
- * filled; free res->rejects), 1 when the input cannot be shared out
- * exactly (an app under two accounts, an id used in two shares, fewer
- * events than shares, fewer than two shares): nothing was written, run
- * one engine; or -1 on a failure described in res->error. */
-int cli_jobs_run(const cli_events *in, rb_rules *rules, const char *rules_dir,
-                 size_t threads, size_t shares, bool has_until, rb_time until,
-                 cli_out *out, cli_jobs_result *res);
+/* The accounts of sorted events cut into shares (jobs.c). */
+typedef struct cli_shares cli_shares;
+
+/* Cuts the accounts of the sorted events `in` into `shares` shares,
+ * planning on `threads` threads. Returns 0 (*out set; free it with
+ * cli_shares_free after the runs, and keep `in` meanwhile), 1 when the
+ * input cannot be shared out exactly (an app under two accounts, an id
+ * used in two shares, fewer events than shares, fewer than two shares):
+ * run one engine; or -1 when memory runs out. */
+int cli_shares_plan(const cli_events *in, size_t threads, size_t shares,
+                    cli_shares **out);
+size_t cli_shares_count(const cli_shares *sh);
+void cli_shares_free(cli_shares *sh);
+
+/* Runs the shares on `threads` threads (share k on thread k % threads,
+ * after the thread's earlier ones; rules is thread 0's rule set, the
+ * other threads load rules_dir again), writing bills and notices to out
+ * as one engine would. Returns 0 (done, res filled; free res->rejects)
+ * or -1 on a failure described in res->error. */
+int cli_jobs_run(const cli_shares *sh, rb_rules *rules, const char *rules_dir,
+                 size_t threads, bool has_until, rb_time until, cli_out *out,
+                 cli_jobs_result *res);
+
+/* Runs the shares one after the other on the calling thread, every
+ * engine writing to `sink` (in no particular order across shares: for
+ * sinks that only add up), with the end of the run one engine would
+ * have. Counts and rejects are added to *counts and *rejects. Returns
+ * RB_OK or the failure (described in err). */
+int cli_shares_rate(const cli_shares *sh, rb_rules *rules, const rb_sink *sink,
+                    bool has_until, rb_time until, cli_counts *counts,
+                    cli_rejects *rejects, char *err, size_t cap);
 
 /* Sorts by effective time, then file, then line (input order): into an
  * order array, or in place when memory for one is short. */
@@ -416,6 +438,9 @@ int cli_parse_args(int argc, char **argv, const char *cmd,
                    const cli_opt *opts, void (*help)(FILE *),
                    cli_operands *operands);
 void cli_operands_free(cli_operands *ops);
+
+/* A count from 1 to max, in decimal digits only (--jobs, --shares). */
+bool cli_count_arg(const char *text, size_t max, size_t *out);
 
 /* Prints "rtcbill CMD: <message>" and a pointer to --help; returns
  * CLI_EXIT_USAGE. */

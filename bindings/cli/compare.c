@@ -25,6 +25,7 @@
 
 typedef struct cmp_opts {
   const char *rules, *against, *out;
+  size_t shares; /* 0: chosen from the input's size */
   const char **files;
   size_t nfiles;
 } cmp_opts;
@@ -32,6 +33,7 @@ typedef struct cmp_opts {
 static void help(FILE *f) {
   fprintf(f,
           "usage: " CLI_NAME " compare [--rules A] --against B [--out DIR] "
+          "[--shares N] "
           "EVENTS.jsonl...\n"
           "\n"
           "Rates the same events under two rule sets, side by side: what\n"
@@ -44,6 +46,9 @@ static void help(FILE *f) {
           "  --out DIR      where compare.json, compare.csv and report.html\n"
           "                 are written (default: the current folder;\n"
           "                 created if missing)\n"
+          "  --shares N     rate the accounts in N shares, as simulate does\n"
+          "                 (default: about one per 65536 events; 1: one\n"
+          "                 engine per rule set); the outputs are the same\n"
           "  -h, --help     show this help\n"
           "\n"
           "Exit status: 0 success, 1 invalid input (any line rejected under\n"
@@ -53,10 +58,12 @@ static void help(FILE *f) {
 
 /* Returns -1 to go on, or the exit status to return now. */
 static int parse_args(int argc, char **argv, cmp_opts *o) {
+  const char *shares = NULL;
   memset(o, 0, sizeof *o);
   const cli_opt opts[] = {{"--rules", &o->rules, NULL},
                           {"--against", &o->against, NULL},
                           {"--out", &o->out, NULL},
+                          {"--shares", &shares, NULL},
                           {NULL, NULL, NULL}};
   cli_operands files;
   int status = cli_parse_args(argc, argv, "compare", opts, help, &files);
@@ -73,6 +80,11 @@ static int parse_args(int argc, char **argv, cmp_opts *o) {
     return cli_usage_error("compare", "no input files");
   if (o->nfiles > UINT32_MAX)
     return cli_usage_error("compare", "too many input files");
+  if (shares != NULL && !cli_count_arg(shares, CLI_SHARES_MAX, &o->shares))
+    return cli_usage_error("compare",
+                           "--shares '%s' is not a number of shares from 1 "
+                           "to %d",
+                           shares, CLI_SHARES_MAX);
   if (o->rules == NULL)
     o->rules = cli_default_rules_dir();
   if (o->out == NULL)
@@ -318,6 +330,15 @@ static int on_notice(void *ctx, const rb_notice *n) {
 static void side_run(cmp_side *s) {
   const cli_events *in = &s->cmp->in;
   rb_sink sink = {.ctx = s, .bill = on_bill, .notice = on_notice};
+  if (s->cmp->plan != NULL) {
+    /* In shares, one engine after another (the tallies only add up). */
+    cli_counts counts = {0};
+    s->rc = cli_shares_rate(s->cmp->plan, s->rules, &sink, false, 0, &counts,
+                            &s->rejects, s->error, sizeof s->error);
+    s->accepted = counts.accepted;
+    s->duplicates = counts.duplicates;
+    return;
+  }
   rb_engine *e = NULL;
   int rc = rb_engine_new(s->rules, &sink, &e);
   if (rc != RB_OK) {
@@ -515,6 +536,7 @@ static void cmp_free(cmp *c, cmp_opts *o) {
       rb_rules_unref(c->side[i].rules);
     cli_rejects_free(&c->side[i].rejects);
   }
+  cli_shares_free(c->plan);
   cli_events_free(&c->in);
   free(c->accounts);
   free(c->apps);
@@ -574,12 +596,15 @@ int cli_compare(int argc, char **argv) {
     return CLI_EXIT_INVALID;
   }
   uint64_t t0 = cli_now_ns();
-  if (cli_events_read(&c.in, o.files, o.nfiles, tty) != 0) {
+  if (cli_events_read_jobs(&c.in, o.files, o.nfiles, tty, 2) != 0) {
     cmp_free(&c, &o);
     return CLI_EXIT_INVALID;
   }
   cli_events_sort(&c.in);
-  if (!build_tables(&c)) {
+  /* Each side rates the accounts in shares, as simulate does. */
+  size_t nshares = o.shares != 0 ? o.shares : cli_jobs_shares(c.in.n, 1);
+  if (!build_tables(&c) ||
+      (nshares > 1 && cli_shares_plan(&c.in, 2, nshares, &c.plan) < 0)) {
     fprintf(stderr, CLI_NAME ": %s\n", strerror(ENOMEM));
     cmp_free(&c, &o);
     return CLI_EXIT_INVALID;
@@ -595,6 +620,9 @@ int cli_compare(int argc, char **argv) {
   else
     side_run(&c.side[1]);
   c.elapsed_ns = cli_now_ns() - t0;
+  /* Rejects in file and line order, as simulate's rejects.jsonl. */
+  cli_rejects_sort(&c.side[0].rejects);
+  cli_rejects_sort(&c.side[1].rejects);
   for (int i = 0; i < 2; i++) {
     if (c.side[i].rc != RB_OK) {
       fprintf(stderr, CLI_NAME ": rules %c (%s): %s\n", 'A' + i,

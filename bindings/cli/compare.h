@@ -84,6 +84,7 @@ typedef struct cmp {
   uint32_t *acct_slots, *app_slots; /* open-addressing hash tables */
   size_t acct_mask, app_mask;
   cmp_side side[2];
+  cli_shares *plan; /* the accounts in shares, or NULL: one engine */
   uint64_t elapsed_ns;
 } cmp;
 

@@ -60,17 +60,27 @@ typedef struct job_stream {
   uint64_t taken;
 } job_stream;
 
+/* A share's event: its rank in the sorted input (its position, for
+ * ordering the outputs) and its place in the input array (so that
+ * reading it takes no second look-up). */
+typedef struct job_event {
+  uint32_t rank, index;
+} job_event;
+
+/* The accounts cut into shares: each share's events in time order. */
+struct cli_shares {
+  const cli_events *in;
+  size_t count;
+  job_event **events; /* per share */
+  size_t *n;          /* per share */
+};
+
 typedef struct job_part {
   const cli_events *in;
-  /* The share's events in time order: each one's rank in the sorted
-   * input (its position, for ordering the outputs) and its place in the
-   * input array (so that reading it takes no second look-up). */
-  struct job_event {
-    uint32_t rank, index;
-  } *events;
+  const job_event *events; /* the plan's list for this share */
+  size_t n;
   size_t next; /* the first event not yet applied */
   size_t base; /* the current window's first event */
-  size_t n, cap;
   rb_rules *rules;
   rb_engine *engine;
   job_key event_key; /* the event being applied */
@@ -213,7 +223,7 @@ typedef struct job_plan {
   uint8_t *share; /* per event (input order) */
   uint64_t *idh;  /* per event: a usage id's hash | share, else 0 */
   bool clash[CLI_JOBS_MAX]; /* per thread */
-  job_part *parts;          /* per share */
+  cli_shares *out;
 } job_plan;
 
 static uint32_t share_of_account(const job_plan *p, const char *account) {
@@ -306,25 +316,25 @@ static void plan_ids(void *ctx, size_t k) {
     if (v[i] >> SHARE_BITS == v[i - 1] >> SHARE_BITS && v[i] != v[i - 1])
       p->clash[k] = true;
   free(v);
+  cli_shares *o = p->out;
   for (size_t s = k; s < p->shares; s += nt)
-    p->parts[s].n = 0;
+    o->n[s] = 0;
   for (size_t i = 0; i < n; i++)
     if (p->share[i] % nt == k)
-      p->parts[p->share[i]].n++;
+      o->n[p->share[i]]++;
   for (size_t s = k; s < p->shares; s += nt) {
-    job_part *part = &p->parts[s];
-    part->events = malloc((part->n + 1) * sizeof *part->events);
-    if (part->events == NULL) {
+    o->events[s] = malloc((o->n[s] + 1) * sizeof *o->events[s]);
+    if (o->events[s] == NULL) {
       p->clash[k] = true;
       return;
     }
-    part->n = 0;
+    o->n[s] = 0;
   }
   for (size_t r = 0; r < n; r++) {
     size_t i = p->in->order != NULL ? p->in->order[r] : r;
     if (p->share[i] % nt == k) {
-      job_part *part = &p->parts[p->share[i]];
-      part->events[part->n++] = (struct job_event){(uint32_t)r, (uint32_t)i};
+      uint8_t s = p->share[i];
+      o->events[s][o->n[s]++] = (job_event){(uint32_t)r, (uint32_t)i};
     }
   }
 }
@@ -435,6 +445,9 @@ typedef struct job_run {
   size_t threads, shares;
   bool has_until;
   rb_time until;
+  /* The sink every engine writes to; without one (ctx NULL), each
+   * share's own streams, merged afterwards. */
+  rb_sink sink;
   /* The window being run: the events of ranks [from, to); then every
    * engine's clock goes to `upto` (RB_TIME_NONE: stays), after which
    * all records up to that time are final. */
@@ -457,7 +470,9 @@ static void run_share(job_run *run, job_part *p) {
     return;
   int rc;
   if (p->engine == NULL) {
-    rb_sink sink = {.ctx = p, .bill = part_bill, .notice = part_notice};
+    rb_sink sink = run->sink;
+    if (sink.ctx == NULL)
+      sink = (rb_sink){.ctx = p, .bill = part_bill, .notice = part_notice};
     p->last = RB_TIME_NONE;
     if ((rc = rb_engine_new(p->rules, &sink, &p->engine)) != RB_OK) {
       p->engine = NULL;
@@ -705,7 +720,6 @@ static void parts_free(job_part *parts, size_t n, size_t threads) {
       rb_engine_free(p->engine);
     if (k > 0 && k < threads && p->rules != NULL)
       rb_rules_unref(p->rules);
-    free(p->events);
     rb_buf_free(&p->bills.text);
     rb_buf_free(&p->notices.text);
     free(p->bills.v);
@@ -726,42 +740,160 @@ size_t cli_jobs_shares(size_t events, size_t threads) {
   return shares <= CLI_SHARES_MAX ? shares : shares - threads;
 }
 
-int cli_jobs_run(const cli_events *in, rb_rules *rules, const char *rules_dir,
-                 size_t threads, size_t shares, bool has_until, rb_time until,
-                 cli_out *out, cli_jobs_result *res) {
-  memset(res, 0, sizeof *res);
+void cli_shares_free(cli_shares *sh) {
+  if (sh == NULL)
+    return;
+  for (size_t k = 0; k < sh->count; k++)
+    free(sh->events[k]);
+  free(sh->events);
+  free(sh->n);
+  free(sh);
+}
+
+size_t cli_shares_count(const cli_shares *sh) { return sh->count; }
+
+int cli_shares_plan(const cli_events *in, size_t threads, size_t shares,
+                    cli_shares **out) {
+  *out = NULL;
   if (threads < 1 || threads > CLI_JOBS_MAX || shares < 2 ||
-      shares > CLI_SHARES_MAX || shares < threads || in->n < shares ||
-      in->n > UINT32_MAX)
+      shares > CLI_SHARES_MAX || in->n < shares || in->n > UINT32_MAX)
     return 1;
-  job_plan plan = {.in = in, .threads = threads, .shares = shares};
+  cli_shares *sh = calloc(1, sizeof *sh);
+  job_plan plan = {.in = in, .threads = threads, .shares = shares, .out = sh};
   plan.share = malloc(in->n);
   plan.idh = malloc(in->n * sizeof *plan.idh);
-  plan.parts = calloc(shares, sizeof *plan.parts);
-  int status = 1;
-  if (plan.share == NULL || plan.idh == NULL || plan.parts == NULL ||
-      !plan_tables(&plan))
+  int status = -1;
+  if (sh != NULL) {
+    sh->in = in;
+    sh->count = shares;
+    sh->events = calloc(shares, sizeof *sh->events);
+    sh->n = calloc(shares, sizeof *sh->n);
+  }
+  if (sh == NULL || sh->events == NULL || sh->n == NULL ||
+      plan.share == NULL || plan.idh == NULL)
+    goto done;
+  status = 1;
+  if (!plan_tables(&plan))
     goto done;
   run_all(threads, plan_range, &plan);
   run_all(threads, plan_ids, &plan);
   for (size_t k = 0; k < threads; k++)
     if (plan.clash[k])
       goto done;
+  status = 0;
+  *out = sh;
+  sh = NULL;
+done:
+  table_free(&plan.apps);
+  free(plan.share);
+  free(plan.idh);
+  cli_shares_free(sh);
+  return status;
+}
 
-  /* From here on the run is shared out; failures are the run's own. The
-   * shares a thread runs one after the other use its rule set (Lua
+/* The shares' run state over the plan: each refers to its list. */
+static job_part *parts_new(const cli_shares *sh) {
+  job_part *parts = calloc(sh->count, sizeof *parts);
+  if (parts == NULL)
+    return NULL;
+  for (size_t k = 0; k < sh->count; k++) {
+    parts[k].in = sh->in;
+    parts[k].events = sh->events[k];
+    parts[k].n = sh->n[k];
+  }
+  return parts;
+}
+
+/* The window size for n events (see CLI_WINDOW_MIN). */
+static size_t window_of(size_t n) {
+  size_t window = (n + 15) / 16;
+  return window < CLI_WINDOW_MIN   ? CLI_WINDOW_MIN
+         : window > CLI_WINDOW_MAX ? CLI_WINDOW_MAX
+                                   : window;
+}
+
+/* Sets up window [from, from + window) of run; false past the end. */
+static bool window_next(job_run *run, const cli_events *in, size_t from,
+                        size_t window) {
+  if (from >= in->n)
+    return false;
+  size_t to = in->n - from > window ? from + window : in->n;
+  run->from = (uint32_t)from;
+  run->to = (uint32_t)to;
+  run->upto = RB_TIME_NONE;
+  if (to < in->n) {
+    run->upto = cli_events_at(in, to)->at - 1;
+    if (run->has_until && run->upto > run->until)
+      run->upto = run->until;
+  }
+  return true;
+}
+
+int cli_shares_rate(const cli_shares *sh, rb_rules *rules, const rb_sink *sink,
+                    bool has_until, rb_time until, cli_counts *counts,
+                    cli_rejects *rejects, char *err, size_t cap) {
+  job_part *parts = parts_new(sh);
+  if (parts == NULL)
+    return RB_ENOMEM;
+  for (size_t k = 0; k < sh->count; k++)
+    parts[k].rules = rules;
+  job_run run = {parts, 1, sh->count, has_until, until, *sink, 0, 0,
+                 RB_TIME_NONE};
+  size_t window = window_of(sh->in->n);
+  for (size_t from = 0; !failed(parts, sh->count) &&
+                        window_next(&run, sh->in, from, window);
+       from += window)
+    run_events(&run, 0);
+  if (!failed(parts, sh->count))
+    finish(&run);
+  int rc = RB_OK;
+  for (size_t k = 0; k < sh->count && rc == RB_OK; k++) {
+    job_part *p = &parts[k];
+    if (p->rc != RB_OK) {
+      rc = p->rc;
+      snprintf(err, cap, "%s", p->error);
+      break;
+    }
+    counts->accepted += p->counts.accepted;
+    counts->duplicates += p->counts.duplicates;
+    counts->pending += p->counts.pending;
+    for (size_t i = 0; i < p->rejects.n && rc == RB_OK; i++)
+      if (!cli_rejects_add(rejects, p->rejects.v[i].file, p->rejects.v[i].line,
+                           &p->rejects.v[i].rej))
+        rc = RB_ENOMEM;
+  }
+  parts_free(parts, sh->count, 1);
+  return rc;
+}
+
+int cli_jobs_run(const cli_shares *sh, rb_rules *rules, const char *rules_dir,
+                 size_t threads, bool has_until, rb_time until, cli_out *out,
+                 cli_jobs_result *res) {
+  memset(res, 0, sizeof *res);
+  const cli_events *in = sh->in;
+  size_t shares = sh->count;
+  if (threads < 1 || threads > CLI_JOBS_MAX || threads > shares) {
+    snprintf(res->error, sizeof res->error, "%s", rb_strerror(RB_EINVAL));
+    return -1;
+  }
+  int status = -1;
+  job_part *parts = parts_new(sh);
+  if (parts == NULL) {
+    snprintf(res->error, sizeof res->error, "%s", rb_strerror(RB_ENOMEM));
+    return -1;
+  }
+  /* The shares a thread runs one after the other use its rule set (Lua
    * states are not shared between threads). */
-  status = -1;
   const rb_rules_data *data = rb_rules_data_get(rules);
   for (size_t k = 0; k < shares; k++) {
-    job_part *p = &plan.parts[k];
+    job_part *p = &parts[k];
     p->in = in;
     p->tz = data->tariff.tz_offset;
     p->tally.ntiers = data->tariff.ntiers;
     if (k == 0) {
       p->rules = rules;
     } else if (k >= threads) {
-      p->rules = plan.parts[k % threads].rules;
+      p->rules = parts[k % threads].rules;
     } else {
       char err[512] = "";
       int rc = rb_lua_rules_load(rules_dir, &p->rules, err, sizeof err);
@@ -777,35 +909,24 @@ int cli_jobs_run(const cli_events *in, rb_rules *rules, const char *rules_dir,
    * first event (the timers due by then would have fired before it on
    * one engine too), so that the records up to that time are final and
    * can be merged and written, and the shares' buffers stay small. */
-  job_run run = {plan.parts, threads, shares, has_until, until, 0, 0,
+  job_run run = {parts, threads, shares, has_until, until, {0}, 0, 0,
                  RB_TIME_NONE};
   uint64_t nbills = 0, nnotices = 0;
   int rc = RB_OK;
-  size_t window = (in->n + 15) / 16;
-  window = window < CLI_WINDOW_MIN   ? CLI_WINDOW_MIN
-           : window > CLI_WINDOW_MAX ? CLI_WINDOW_MAX
-                                     : window;
-  for (size_t from = 0; from < in->n && rc == RB_OK; from += window) {
-    size_t to = in->n - from > window ? from + window : in->n;
-    run.from = (uint32_t)from;
-    run.to = (uint32_t)to;
-    run.upto = RB_TIME_NONE;
-    if (to < in->n) {
-      run.upto = cli_events_at(in, to)->at - 1;
-      if (has_until && run.upto > until)
-        run.upto = until;
-    }
+  size_t window = window_of(in->n);
+  for (size_t from = 0; rc == RB_OK && window_next(&run, in, from, window);
+       from += window) {
     run_all(threads, run_events, &run);
-    if (failed(plan.parts, shares) || run.upto == RB_TIME_NONE)
+    if (failed(parts, shares) || run.upto == RB_TIME_NONE)
       break;
-    rc = merge(plan.parts, shares, true, run.upto, out, &nbills);
+    rc = merge(parts, shares, true, run.upto, out, &nbills);
     if (rc == RB_OK)
-      rc = merge(plan.parts, shares, false, run.upto, out, &nnotices);
+      rc = merge(parts, shares, false, run.upto, out, &nnotices);
   }
-  if (rc == RB_OK && !failed(plan.parts, shares))
+  if (rc == RB_OK && !failed(parts, shares))
     finish(&run);
   for (size_t k = 0; k < shares; k++) {
-    job_part *p = &plan.parts[k];
+    job_part *p = &parts[k];
     if (p->rc != RB_OK) {
       res->rc = p->rc;
       snprintf(res->error, sizeof res->error, "%s", p->error);
@@ -813,13 +934,13 @@ int cli_jobs_run(const cli_events *in, rb_rules *rules, const char *rules_dir,
     }
   }
   if (rc == RB_OK)
-    rc = sum_tallies(plan.parts, shares, out);
+    rc = sum_tallies(parts, shares, out);
   if (rc == RB_OK)
-    rc = merge(plan.parts, shares, true, RB_TIME_NONE, out, &nbills);
+    rc = merge(parts, shares, true, RB_TIME_NONE, out, &nbills);
   if (rc == RB_OK)
-    rc = merge(plan.parts, shares, false, RB_TIME_NONE, out, &nnotices);
+    rc = merge(parts, shares, false, RB_TIME_NONE, out, &nnotices);
   for (size_t k = 0; k < shares && rc == RB_OK; k++) {
-    job_part *p = &plan.parts[k];
+    job_part *p = &parts[k];
     res->counts.accepted += p->counts.accepted;
     res->counts.duplicates += p->counts.duplicates;
     res->counts.pending += p->counts.pending;
@@ -844,10 +965,6 @@ int cli_jobs_run(const cli_events *in, rb_rules *rules, const char *rules_dir,
   }
   status = 0;
 done:
-  table_free(&plan.apps);
-  free(plan.share);
-  free(plan.idh);
-  if (plan.parts != NULL)
-    parts_free(plan.parts, shares, threads);
+  parts_free(parts, shares, threads);
   return status;
 }

@@ -240,6 +240,11 @@ static int reject_cmp(const void *pa, const void *pb) {
   return 0;
 }
 
+void cli_rejects_sort(cli_rejects *r) {
+  if (r->n > 1)
+    qsort(r->v, r->n, sizeof *r->v, reject_cmp);
+}
+
 int cli_write_rejects(const char *dir, const char *const *files,
                       cli_reject_rec *recs, size_t n, int *err_no) {
   if (n > 1)

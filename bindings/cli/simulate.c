@@ -74,17 +74,6 @@ static void help(FILE *f) {
           cli_default_rules_dir());
 }
 
-/* A count from 1 to max, in decimal digits only. */
-static bool count_arg(const char *text, size_t max, size_t *out) {
-  char *end = NULL;
-  errno = 0;
-  unsigned long n = strtoul(text, &end, 10);
-  if (text[0] < '1' || text[0] > '9' || *end != '\0' || errno != 0 || n > max)
-    return false;
-  *out = (size_t)n;
-  return true;
-}
-
 /* Returns -1 to go on, or the exit status to return now. */
 static int parse_args(int argc, char **argv, sim_opts *o) {
   const char *until = NULL, *jobs = NULL, *shares = NULL;
@@ -108,12 +97,12 @@ static int parse_args(int argc, char **argv, sim_opts *o) {
     return cli_usage_error("simulate", "no input files");
   if (o->nfiles > UINT32_MAX)
     return cli_usage_error("simulate", "too many input files");
-  if (jobs != NULL && !count_arg(jobs, CLI_JOBS_MAX, &o->jobs))
+  if (jobs != NULL && !cli_count_arg(jobs, CLI_JOBS_MAX, &o->jobs))
     return cli_usage_error("simulate",
                            "--jobs '%s' is not a number of threads from 1 "
                            "to %d",
                            jobs, CLI_JOBS_MAX);
-  if (shares != NULL && !count_arg(shares, CLI_SHARES_MAX, &o->shares))
+  if (shares != NULL && !cli_count_arg(shares, CLI_SHARES_MAX, &o->shares))
     return cli_usage_error("simulate",
                            "--shares '%s' is not a number of shares from 1 "
                            "to %d",
@@ -272,9 +261,16 @@ int cli_simulate(int argc, char **argv) {
   size_t nshares = s.opt.shares != 0
                        ? s.opt.shares
                        : cli_jobs_shares(s.in.n, s.opt.jobs);
-  if (nshares > 1) {
+  cli_shares *plan = NULL;
+  if (nshares > 1 &&
+      (shared = cli_shares_plan(&s.in, s.opt.jobs, nshares, &plan)) < 0) {
+    fprintf(stderr, CLI_NAME ": %s\n", strerror(ENOMEM));
+    rc = RB_ENOMEM;
+  }
+  if (shared == 0) {
     cli_jobs_result res;
-    shared = cli_jobs_run(&s.in, rules, rules_dir, s.opt.jobs, nshares,
+    shared = cli_jobs_run(plan, rules, rules_dir,
+                          s.opt.jobs < nshares ? s.opt.jobs : nshares,
                           s.opt.has_until, s.opt.until, &out, &res);
     if (shared == 0) {
       s.counts.accepted += res.counts.accepted;
@@ -294,6 +290,7 @@ int cli_simulate(int argc, char **argv) {
     }
     cli_rejects_free(&res.rejects);
   }
+  cli_shares_free(plan);
   if (shared != 1) {
     /* Done on several engines, or failed there. */
   } else if ((rc = rb_engine_new(rules, &sink, &engine)) == RB_OK) {

@@ -9,7 +9,8 @@
 --     1000, and every minute count (covered ones included) is unchanged;
 --   * against a copy of the rules whose trial has 300 minutes, the
 --     policy outcomes that differ (trial users stopped) are reported;
---   * compare.csv is RFC 4180 with one row per account.
+--   * compare.csv is RFC 4180 with one row per account;
+--   * rating the accounts in shares changes none of the files.
 -- On small hand-made files: HTML and CSV escaping of hostile account
 -- ids, and explain on a hand-worked bill (text, JSON, --line, --from).
 -- Prints one line per check and `N passed, N failed`; exits 1 on any
@@ -191,6 +192,38 @@ do
   local html = read_all(tmp .. "/trial/report.html") or ""
   check("trial 300: the report lists the difference",
         html:find("service_stopped", 1, true) ~= nil)
+end
+
+-- 3b. Accounts in shares (one engine after another per rule set) give
+-- the same files as one engine per rule set, rejects included (a line
+-- with an unknown app is added to the month).
+do
+  local f = tmp .. "/month-rejects.jsonl"
+  write(f, (read_all(MONTH) or "") ..
+        '{"type":"usage","id":"nobody","app":1999999999,"user":"u",' ..
+        '"room":"r","start":"2020-11-05T10:00:00+08:00","seconds":60}\n')
+  local outs = {}
+  for _, shares in ipairs({ 1, 7, 64 }) do
+    local out = ("%s/shares-%d"):format(tmp, shares)
+    local code = sh(("%s compare --shares %d --against %s --out %s %s " ..
+                     "> %s/stdout 2>&1"):format(BIN, shares, RULES_B, out, f,
+                                                 tmp))
+    outs[shares] = { code = code, json = read_all(out .. "/compare.json"),
+                     csv = read_all(out .. "/compare.csv"),
+                     html = read_all(out .. "/report.html") }
+  end
+  local one = outs[1]
+  check("compare --shares 1: exit 1 for the rejected line", one.code == 1,
+        one.code)
+  check("compare --shares 1: the reject is listed", one.json ~= nil and
+        one.json:find('"error":"unknown_app"', 1, true) ~= nil)
+  for _, shares in ipairs({ 7, 64 }) do
+    local o = outs[shares]
+    check(("compare --shares %d: same exit, compare.json, compare.csv and " ..
+           "report.html as one engine"):format(shares),
+          o.code == one.code and o.json == one.json and o.csv == one.csv and
+          o.html == one.html and one.json ~= nil)
+  end
 end
 
 -- 4. Hostile account ids: escaped in HTML, quoted in CSV.
