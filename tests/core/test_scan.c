@@ -254,12 +254,283 @@ static void test_scan_edge_lines(void **state) {
   assert_int_equal(rest.fast, 0);
 }
 
+/* Formats fmt into a fresh line and checks it through both paths. */
+static void check_fmt(tally *t, const char *fmt, ...) {
+  char line[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  assert_true(n > 0 && (size_t)n < sizeof line);
+  check_line(t, line, (size_t)n);
+}
+
+/* Times at the edges of every field of RFC 3339, as "at", "start" and
+ * "received": the fast path converts the fixed-width form itself and
+ * must agree with rb_time_parse on each, accepted or not. */
+static void test_scan_times_agree_with_rb_time_parse(void **state) {
+  (void)state;
+  static const char *const dates[] = {
+      "2020-10-06",      "0000-01-01", "0001-01-01", "9999-12-31", "1900-02-29",
+      "2000-02-29",      "2004-02-29", "2001-02-29", "2100-02-28", "2020-02-30",
+      "2020-04-30",      "2020-04-31", "2020-06-31", "2020-09-31", "2020-11-31",
+      "2020-12-31",      "2020-01-32", "2020-00-10", "2020-13-10", "2020-10-00",
+      "202a-10-06",      "2020/10/06", "2020-1-006", "-020-10-06", "2020-10-0:",
+      "2020-10-\xc3\xa9"};
+  static const char *const clocks[] = {
+      "T00:00:00", "T23:59:59", "t12:34:56", "T24:00:00", "T23:60:00",
+      "T23:59:60", "T23:59:5",  "T23:59:5x", " 23:59:59", "T23-59:59",
+      "T23:59-59", "T2:3:4567", "T/0:00:00", "T:0:00:00"};
+  static const char *const zones[] = {
+      "Z",      "z",      "+00:00", "-00:00", "+08:00",       "-23:59",
+      "+23:59", "+24:00", "+08:60", "+0800",  "+08:00:00",    "",
+      "+8:00",  "+08:0",  "08:00",  ".0Z",    ".000+08:00",   ".5Z",
+      ".Z",     "Zz",     "+08;00", "\x7f",   "+08:0\xc3\xa9"};
+  tally t = {0};
+  size_t nd = sizeof dates / sizeof dates[0];
+  size_t nc = sizeof clocks / sizeof clocks[0];
+  size_t nz = sizeof zones / sizeof zones[0];
+  for (size_t d = 0; d < nd; d++)
+    for (size_t c = 0; c < nc; c++)
+      for (size_t z = 0; z < nz; z++) {
+        char time[64];
+        snprintf(time, sizeof time, "%s%s%s", dates[d], clocks[c], zones[z]);
+        check_fmt(&t,
+                  "{\"type\":\"topup\",\"account\":\"A\",\"at\":\"%s\","
+                  "\"amount\":\"1\"}",
+                  time);
+        check_fmt(&t,
+                  "{\"type\":\"usage\",\"id\":\"u\",\"app\":1,\"user\":\"b\","
+                  "\"room\":\"r\",\"start\":\"%s\",\"seconds\":10,"
+                  "\"received\":\"%s\"}",
+                  time, time);
+        /* At the very end of the line: nothing to read past it. */
+        check_fmt(&t, "{\"type\":\"account\",\"account\":\"A\",\"at\":\"%s\"}",
+                  time);
+      }
+  assert_int_equal(t.lines, 3 * nd * nc * nz);
+  /* The valid ones, all taken by the fast path (the fixed-width form
+   * by its own conversion, the others through rb_time_parse). */
+  assert_int_equal(t.fast, t.precise_ok);
+  assert_true(t.fast > 500);
+}
+
+/* Integers of every length where the fields take them, at the end of
+ * the line and before a comma, in and out of range. */
+static void test_scan_integers_agree(void **state) {
+  (void)state;
+  static const char *const nums[] = {
+      "0",
+      "1",
+      "-0",
+      "-1",
+      "00",
+      "01",
+      "10",
+      "7",
+      "42",
+      "360",
+      "1080",
+      "65536",
+      "65537",
+      "123456",
+      "1234567",
+      "12345678",
+      "123456789",
+      "1400010763",
+      "31622400",
+      "31622401",
+      "999999999999999",
+      "1000000000000000",
+      "1000000000000",
+      "1000000000001",
+      "12345678901234567",
+      "123456789012345678",
+      "1234567890123456789",
+      "9223372036854775807",
+      "9223372036854775808",
+      "-9223372036854775808",
+      "-9223372036854775809",
+      "99999999999999999999",
+      "1.0",
+      "1e3",
+      "1E3",
+      "12345678.5",
+      "1234567e1",
+      "12345678e1",
+      "0x10",
+      "1a",
+      "12345678a",
+      "-",
+      "--1",
+      "+1",
+      "",
+      "1 ",
+      " 1",
+      "\"1\"",
+      "null",
+  };
+  tally t = {0};
+  for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+    const char *n = nums[i];
+    check_fmt(&t,
+              "{\"type\":\"app\",\"app\":%s,\"account\":\"A\",\"at\":"
+              "\"2020-10-03T08:00:00Z\"}",
+              n);
+    check_fmt(&t,
+              "{\"type\":\"enable_postpaid\",\"at\":"
+              "\"2020-10-03T08:00:00Z\",\"app\":%s}",
+              n);
+    check_fmt(&t,
+              "{\"type\":\"package\",\"package\":\"P\",\"account\":\"A\","
+              "\"at\":\"2020-10-03T08:00:00Z\",\"kind\":\"k\",\"minutes\":"
+              "%s,\"price\":\"1\"}",
+              n);
+    check_fmt(&t,
+              "{\"type\":\"usage\",\"id\":\"u\",\"app\":1,\"user\":\"b\","
+              "\"room\":\"r\",\"start\":\"2020-10-06T20:00:00+08:00\","
+              "\"seconds\":%s}",
+              n);
+    check_fmt(&t,
+              "{\"type\":\"usage\",\"id\":\"u\",\"app\":%s,\"user\":\"b\","
+              "\"room\":\"r\",\"start\":\"2020-10-06T20:00:00+08:00\","
+              "\"seconds\":31622400,\"video\":[{\"offset\":%s,\"seconds\":1,"
+              "\"width\":%s,\"height\":%s},{\"offset\":0,\"seconds\":%s,"
+              "\"width\":1,\"height\":1}]}",
+              n, n, n, n, n);
+  }
+  assert_true(t.fast > 40);
+}
+
+/* Lines written otherwise than producers usually do: other key orders,
+ * spaces anywhere JSON allows them, the type late, duplicates after the
+ * usual run. The fast path must agree on each, and still take the valid
+ * ones. */
+static void test_scan_key_orders_and_spaces(void **state) {
+  (void)state;
+  static const char *const valid[] = {
+      /* Usage: received before and after video, fields shuffled, the
+       * type last, segments with their keys in another order. */
+      "{\"type\":\"usage\",\"id\":\"u\",\"app\":1,\"user\":\"b\",\"room\":"
+      "\"r\",\"start\":\"2020-10-06T20:00:00+08:00\",\"seconds\":10,"
+      "\"received\":\"2020-10-06T21:00:00+08:00\",\"video\":[{\"offset\":0,"
+      "\"seconds\":10,\"width\":1,\"height\":1}]}",
+      "{\"type\":\"usage\",\"id\":\"u\",\"app\":1,\"user\":\"b\",\"room\":"
+      "\"r\",\"start\":\"2020-10-06T20:00:00+08:00\",\"seconds\":10,"
+      "\"video\":[{\"offset\":0,\"seconds\":10,\"width\":1,\"height\":1}],"
+      "\"received\":\"2020-10-06T21:00:00+08:00\"}",
+      "{\"type\":\"usage\",\"app\":1,\"id\":\"u\",\"room\":\"r\",\"user\":"
+      "\"b\",\"seconds\":10,\"start\":\"2020-10-06T20:00:00+08:00\"}",
+      "{\"id\":\"u\",\"app\":1,\"user\":\"b\",\"room\":\"r\",\"start\":"
+      "\"2020-10-06T20:00:00+08:00\",\"seconds\":10,\"video\":[],\"type\":"
+      "\"usage\"}",
+      "{\"type\":\"usage\",\"id\":\"u\",\"app\":1,\"user\":\"b\",\"room\":"
+      "\"r\",\"start\":\"2020-10-06T20:00:00+08:00\",\"seconds\":10,"
+      "\"video\":[{\"height\":1,\"width\":2,\"offset\":3,\"seconds\":4},"
+      "{\"offset\":0,\"seconds\":10,\"width\":1,\"height\":1}]}",
+      "{\"type\":\"usage\",\"id\":\"u\",\"app\":1,\"user\":\"b\",\"room\":"
+      "\"r\",\"start\":\"2020-10-06T20:00:00+08:00\",\"seconds\":10,"
+      "\"video\":[{\"offset\":0,\"seconds\":10,\"width\":1,\"height\":1},"
+      "{\"seconds\":4,\"offset\":3,\"width\":2,\"height\":1}]}",
+      /* Spaces around every token. */
+      " { \"type\" : \"usage\" , \"id\" : \"u\" , \"app\" : 1 , \"user\" : "
+      "\"b\" , \"room\" : \"r\" , \"start\" : \"2020-10-06T20:00:00+08:00\" "
+      ", \"seconds\" : 10 , \"video\" : [ { \"offset\" : 0 , \"seconds\" : "
+      "10 , \"width\" : 1 , \"height\" : 1 } , { \"offset\":1,\"seconds\":"
+      "2,\"width\":3,\"height\":4} ] } \t\r\n",
+      "{\"type\":\"usage\",\"id\": \"u\",\"app\":\t1,\"user\"\n:\"b\","
+      "\"room\":\"r\" ,\"start\":\"2020-10-06T20:00:00+08:00\",\"seconds\""
+      ":10,\"video\":[{\"offset\":0,\"seconds\":10,\"width\":1,"
+      "\"height\":1 }]}",
+      /* The other types in other orders, with and without spaces. */
+      "{\"at\":\"2020-10-03T08:00:00Z\",\"type\":\"app\",\"postpaid\":true,"
+      "\"account\":\"A\",\"app\":5}",
+      "{\"type\" :\"app\", \"account\":\"A\",\"app\":5,\"at\":"
+      "\"2020-10-03T08:00:00+08:00\"}",
+      "{\"balance\":\"5.00\",\"at\":\"2020-10-03T08:00:00Z\",\"account\":"
+      "\"C\",\"type\":\"account\"}",
+      "{\"type\":\"package\",\"price\":\"1\",\"minutes\":100,\"kind\":\"k\","
+      "\"at\":\"2020-10-03T08:00:00Z\",\"account\":\"A\",\"package\":\"P\"}",
+      "{\"amount\":\"2\",\"type\":\"topup\",\"at\":\"2020-10-03T08:00:00Z\","
+      "\"account\":\"A\"}",
+      "{\"cycle\":\"monthly\",\"type\":\"change_cycle\",\"account\":\"A\","
+      "\"at\":\"2020-10-03T08:00:00Z\"}",
+      "{\"app\":3,\"at\":\"2020-10-03T08:00:00Z\",\"type\":"
+      "\"disable_postpaid\"}",
+  };
+  /* Left to the precise reader, which refuses all but two: an explicit
+   * null (an absent field) and an unknown key in a segment (ignored). */
+  static const char *const left[] = {
+      /* Duplicates: inside the usual run, after it, and of the type. */
+      "{\"type\":\"usage\",\"id\":\"u\",\"id\":\"v\",\"app\":1,\"user\":"
+      "\"b\",\"room\":\"r\",\"start\":\"2020-10-06T20:00:00+08:00\","
+      "\"seconds\":10}",
+      "{\"type\":\"usage\",\"id\":\"u\",\"app\":1,\"user\":\"b\",\"room\":"
+      "\"r\",\"start\":\"2020-10-06T20:00:00+08:00\",\"seconds\":10,"
+      "\"video\":[],\"user\":\"c\"}",
+      "{\"type\":\"usage\",\"id\":\"u\",\"app\":1,\"user\":\"b\",\"room\":"
+      "\"r\",\"start\":\"2020-10-06T20:00:00+08:00\",\"seconds\":10,"
+      "\"type\":\"usage\"}",
+      "{\"id\":\"u\",\"type\":\"usage\",\"id\":\"u\",\"app\":1,\"user\":"
+      "\"b\",\"room\":\"r\",\"start\":\"2020-10-06T20:00:00+08:00\","
+      "\"seconds\":10}",
+      "{\"type\":\"usage\",\"id\":\"u\",\"app\":1,\"user\":\"b\",\"room\":"
+      "\"r\",\"start\":\"2020-10-06T20:00:00+08:00\",\"seconds\":10,"
+      "\"video\":[{\"offset\":0,\"offset\":0,\"seconds\":10,\"width\":1,"
+      "\"height\":1}]}",
+      /* Broken in the middle of the usual run. */
+      "{\"type\":\"usage\",\"id\":\"u\",\"app\":1,\"user\":\"b\",\"room\":"
+      "\"r\",\"start\":\"2020-10-06T20:00:00+08:00\",\"seconds\":10,"
+      "\"video\":[{\"offset\":0,\"seconds\":10,\"width\":1,\"height\":1},]}",
+      "{\"type\":\"usage\",\"id\":\"u\",\"app\":1,\"user\":\"b\",\"room\":"
+      "\"r\",\"start\":\"2020-10-06T20:00:00+08:00\",\"seconds\":10,"
+      "\"video\":[{\"offset\":0,\"seconds\":10,\"width\":1}]}",
+      "{\"type\":\"usage\",\"id\":\"u\",\"app\":1,\"user\":\"b\",\"room\":"
+      "\"r\",\"start\":\"2020-10-06T20:00:00+08:00\",\"seconds\":10,"
+      "\"video\":[{\"offset\":0,\"seconds\":10,\"width\":1,\"height\":1,"
+      "\"depth\":1}]}",
+      "{\"type\":\"usage\",\"id\":\"u\",\"app\":1,\"user\":\"b\",\"room\":"
+      "\"r\",\"start\":\"2020-10-06T20:00:00+08:00\",\"seconds\":10,"
+      "\"video\":{}}",
+      "{\"type\":\"usage\",\"id\":\"u\",\"app\":1,\"user\":\"b\",\"room\":"
+      "\"r\",\"start\":\"2020-10-06T20:00:00+08:00\",\"seconds\":10,"
+      "\"received\":null}",
+      "{\"type\":\"usage\",\"id\":\"u\",\"app\":1,\"user\":\"b\",\"room\":"
+      "\"r\",\"start\":\"2020-10-06T20:00:00+08:00\",\"seconds\":10}}",
+      "{\"type\":\"usage\",\"id\":\"u\",\"app\":1,\"user\":\"b\",\"room\":"
+      "\"r\",\"start\":\"2020-10-06T20:00:00+08:00\",\"seconds\":10",
+      "{\"type\":\"usage\",\"id\":\"u\",\"app\":1,\"user\":\"b\",\"room\":"
+      "\"r\",\"start\":\"2020-10-06T20:00:00+08:00\"\"seconds\":10}",
+      "{\"type\":\"usage\"}",
+      "{\"type\":\"usage\",}",
+      "{\"type\":\"usages\",\"id\":\"u\",\"app\":1,\"user\":\"b\",\"room\":"
+      "\"r\",\"start\":\"2020-10-06T20:00:00+08:00\",\"seconds\":10}",
+  };
+  tally ok = {0}, no = {0};
+  for (size_t i = 0; i < sizeof valid / sizeof valid[0]; i++) {
+    check_line(&ok, valid[i], strlen(valid[i]));
+    check_mutants(&no, valid[i], strlen(valid[i]));
+  }
+  assert_int_equal(ok.precise_ok, ok.lines);
+  assert_int_equal(ok.fast, ok.lines);
+  tally rest = {0};
+  for (size_t i = 0; i < sizeof left / sizeof left[0]; i++) {
+    check_line(&rest, left[i], strlen(left[i]));
+    check_mutants(&no, left[i], strlen(left[i]));
+  }
+  assert_int_equal(rest.fast, 0);
+  assert_int_equal(rest.precise_ok, 2);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_scan_takes_every_example_line),
       cmocka_unit_test(test_scan_agrees_on_example_mutants),
       cmocka_unit_test(test_scan_agrees_on_fuzz_seeds),
       cmocka_unit_test(test_scan_edge_lines),
+      cmocka_unit_test(test_scan_times_agree_with_rb_time_parse),
+      cmocka_unit_test(test_scan_integers_agree),
+      cmocka_unit_test(test_scan_key_orders_and_spaces),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
