@@ -151,7 +151,7 @@ for _, size in ipairs(sizes) do
                                                            q(file)))
   end
   local lines = tonumber(sh("wc -l < " .. q(file)):match("%d+"))
-  local bytes = tonumber(sh("stat -c %s " .. q(file)):match("%d+"))
+  local bytes = tonumber(sh("stat -L -c %s " .. q(file)):match("%d+"))
   local out = work .. "/out"
   local tools = {
     { "simulate", ("build/rtcbill simulate --out %s %s"):format(q(out), q(file)),
