@@ -1,21 +1,27 @@
-/* jobs.c: `rtcbill simulate --jobs N`, the accounts shared out among N
- * engines on N threads, and their outputs merged into exactly the files
- * one engine writes.
+/* jobs.c: the accounts in shares, one engine each (simulate and compare
+ * by default, --shares N, --jobs N), and simulate's outputs merged into
+ * exactly the files one engine writes.
  *
  * Accounts never touch each other's state, so each engine holds the
- * accounts whose id hashes to it, with their apps and the events of
- * those (usage goes where its app's account is). What is global has to
- * be checked before: an app created under two accounts, a package id or
- * a usage id used in two shares. Any of these and the run is left to
- * one engine (the caller runs it), which is exact by definition.
+ * accounts whose id hashes to its share, with their apps and the events
+ * of those (usage goes where its app's account is). Small engines keep
+ * their state in the caches, and shares run on as many threads as asked
+ * (share k on thread k % N, one after another). What is global has to be
+ * checked before (cli_shares_plan): an app created under two accounts, a
+ * package id or a usage id used in two shares. Any of these and the run
+ * is left to one engine (the caller runs it), which is exact by
+ * definition.
  *
  * Merging: every output record is stamped with the key of the action
  * that produced it, in the order one engine would have taken them: an
  * event by (time, then its rank in the sorted input), a timer by (due
  * time, before events, kind, number), the engines numbering timers by
  * rank (rb_engine_set_position). Each engine's records are in that
- * order already, so a merge of the N streams gives one engine's files
- * byte for byte; tests/cli/test_jobs.lua checks it.
+ * order already, so a merge of the streams gives one engine's files
+ * byte for byte; tests/cli/test_jobs.lua checks it. The events go in
+ * windows: after each, every engine's clock is brought to just before
+ * the next window's first event, so that the records up to then are
+ * final and are merged and written while the run goes on.
  *
  * The end of the run is the single engine's too: every engine is first
  * brought to the latest clock of all (one engine would have got there
@@ -90,7 +96,7 @@ typedef struct job_part {
   cli_counts counts;
   cli_rejects rejects;
   rb_time last;   /* the latest accepted event */
-  rb_time target; /* phase 2: advance to this */
+  rb_time target; /* phase 4: advance to this */
   int rc;
   char error[256];
 } job_part;
@@ -251,8 +257,7 @@ static uint32_t share_of(const job_plan *p, const cli_event *ev) {
  * its share in the low SHARE_BITS bits. */
 static void plan_range(void *ctx, size_t k) {
   job_plan *p = ctx;
-  size_t n = p->in->n, from = n * k / p->threads,
-         to = n * (k + 1) / p->threads;
+  size_t n = p->in->n, from = n * k / p->threads, to = n * (k + 1) / p->threads;
   const uint64_t low = ((uint64_t)1 << SHARE_BITS) - 1;
   for (size_t i = from; i < to; i++) {
     const cli_event *ev = &p->in->v[i];
@@ -769,8 +774,8 @@ int cli_shares_plan(const cli_events *in, size_t threads, size_t shares,
     sh->events = calloc(shares, sizeof *sh->events);
     sh->n = calloc(shares, sizeof *sh->n);
   }
-  if (sh == NULL || sh->events == NULL || sh->n == NULL ||
-      plan.share == NULL || plan.idh == NULL)
+  if (sh == NULL || sh->events == NULL || sh->n == NULL || plan.share == NULL ||
+      plan.idh == NULL)
     goto done;
   status = 1;
   if (!plan_tables(&plan))
@@ -837,11 +842,15 @@ int cli_shares_rate(const cli_shares *sh, rb_rules *rules, const rb_sink *sink,
     return RB_ENOMEM;
   for (size_t k = 0; k < sh->count; k++)
     parts[k].rules = rules;
-  job_run run = {parts, 1, sh->count, has_until, until, *sink, 0, 0,
-                 RB_TIME_NONE};
+  job_run run = {.parts = parts,
+                 .threads = 1,
+                 .shares = sh->count,
+                 .has_until = has_until,
+                 .until = until,
+                 .sink = *sink};
   size_t window = window_of(sh->in->n);
-  for (size_t from = 0; !failed(parts, sh->count) &&
-                        window_next(&run, sh->in, from, window);
+  for (size_t from = 0;
+       !failed(parts, sh->count) && window_next(&run, sh->in, from, window);
        from += window)
     run_events(&run, 0);
   if (!failed(parts, sh->count))
@@ -909,8 +918,11 @@ int cli_jobs_run(const cli_shares *sh, rb_rules *rules, const char *rules_dir,
    * first event (the timers due by then would have fired before it on
    * one engine too), so that the records up to that time are final and
    * can be merged and written, and the shares' buffers stay small. */
-  job_run run = {parts, threads, shares, has_until, until, {0}, 0, 0,
-                 RB_TIME_NONE};
+  job_run run = {.parts = parts,
+                 .threads = threads,
+                 .shares = shares,
+                 .has_until = has_until,
+                 .until = until};
   uint64_t nbills = 0, nnotices = 0;
   int rc = RB_OK;
   size_t window = window_of(in->n);
