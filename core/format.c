@@ -179,17 +179,24 @@ static const char *or_empty(const char *s) { return s != NULL ? s : ""; }
  * at worst, and the quotes. */
 static size_t str_room(const char *s) { return 6 * strlen(s) + 2; }
 
-/* A time, quoted; RB_TIME_STRLEN + 2 bytes of room. */
-static char *cur_time(char *p, rb_time t, int32_t tz, int *rc) {
-  *p++ = '"';
-  int n = rb_time_format(t, tz, p, RB_TIME_STRLEN);
+/* The same for a string a record may lack (NULL: not written). */
+static size_t opt_room(const char *s) { return s != NULL ? str_room(s) : 0; }
+
+/* Puts quotes around the n bytes just formatted at p + 1 and returns
+ * the cursor past them; a formatting failure (n < 0) goes to *rc. */
+static char *cur_quoted(char *p, int n, int *rc) {
   if (n < 0) {
     *rc = n;
     return p;
   }
-  p += n;
-  *p++ = '"';
-  return p;
+  p[0] = '"';
+  p[n + 1] = '"';
+  return p + n + 2;
+}
+
+/* A time, quoted; RB_TIME_STRLEN + 2 bytes of room. */
+static char *cur_time(char *p, rb_time t, int32_t tz, int *rc) {
+  return cur_quoted(p, rb_time_format(t, tz, p + 1, RB_TIME_STRLEN), rc);
 }
 
 /* An amount with exactly `places` decimals, quoted; RB_MONEY_STRLEN + 2
@@ -198,15 +205,8 @@ static char *cur_time(char *p, rb_time t, int32_t tz, int *rc) {
  * it needs rather than rounded, because an output file must never alter
  * an amount. */
 static char *cur_money(char *p, rb_money v, int places, int *rc) {
-  *p++ = '"';
-  int n = rb_money_format_min(v, places, p, RB_MONEY_STRLEN);
-  if (n < 0) {
-    *rc = n;
-    return p;
-  }
-  p += n;
-  *p++ = '"';
-  return p;
+  return cur_quoted(p, rb_money_format_min(v, places, p + 1, RB_MONEY_STRLEN),
+                    rc);
 }
 
 /* The bill's head and tail, around its lines: keys and punctuation,
@@ -291,13 +291,9 @@ int rb_notice_to_json(const rb_notice *n, int32_t tz_offset, rb_buf *out) {
     return RB_EINVAL;
   const char *type = or_empty(rb_notice_type_name(n->type));
   const char *reason = n->reason >= 0 ? or_empty(reason_name(n)) : NULL;
-  size_t room = NOTICE_ROOM + str_room(type) +
-                (n->account ? str_room(n->account) : 0) +
-                (n->package ? str_room(n->package) : 0) +
-                (n->bill ? str_room(n->bill) : 0) +
-                (n->id ? str_room(n->id) : 0) +
-                (reason ? str_room(reason) : 0) +
-                (n->rules ? str_room(n->rules) : 0);
+  size_t room = NOTICE_ROOM + str_room(type) + opt_room(n->account) +
+                opt_room(n->package) + opt_room(n->bill) + opt_room(n->id) +
+                opt_room(reason) + opt_room(n->rules);
   size_t mark = out->len;
   int rc = rb__buf_reserve(out, room);
   if (rc != RB_OK)

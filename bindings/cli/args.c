@@ -92,6 +92,15 @@ bool cli_count_arg(const char *text, size_t max, size_t *out) {
   return true;
 }
 
+int cli_shares_option(const char *cmd, const char *text, size_t *out) {
+  if (text == NULL || cli_count_arg(text, CLI_SHARES_MAX, out))
+    return -1;
+  return cli_usage_error(cmd,
+                         "--shares '%s' is not a number of shares from 1 "
+                         "to %d",
+                         text, CLI_SHARES_MAX);
+}
+
 void cli_operands_free(cli_operands *ops) {
   free(ops->v);
   ops->v = NULL;

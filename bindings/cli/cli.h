@@ -227,7 +227,8 @@ static inline const rb_event *cli_event_full(const cli_event *ce) {
 /* The account an account, app, package, topup or change_cycle event
  * names (NULL for the others). */
 static inline const char *cli_event_account(const cli_event *ce) {
-  return ce->type == RB_EV_USAGE ? NULL : cli_event_full(ce)->account;
+  const rb_event *full = cli_event_full(ce);
+  return full != NULL ? full->account : NULL;
 }
 
 /* The rb_event ce stands for, with pointers into ce's arena. */
@@ -387,7 +388,6 @@ typedef struct cli_shares cli_shares;
  * run one engine; or -1 when memory runs out. */
 int cli_shares_plan(const cli_events *in, size_t threads, size_t shares,
                     cli_shares **out);
-size_t cli_shares_count(const cli_shares *sh);
 void cli_shares_free(cli_shares *sh);
 
 /* Runs the shares on `threads` threads (share k on thread k % threads,
@@ -441,6 +441,9 @@ void cli_operands_free(cli_operands *ops);
 
 /* A count from 1 to max, in decimal digits only (--jobs, --shares). */
 bool cli_count_arg(const char *text, size_t max, size_t *out);
+/* --shares TEXT (NULL: not given) of command cmd into *out: -1 to go
+ * on, or the usage error's exit status. */
+int cli_shares_option(const char *cmd, const char *text, size_t *out);
 
 /* Prints "rtcbill CMD: <message>" and a pointer to --help; returns
  * CLI_EXIT_USAGE. */

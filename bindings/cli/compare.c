@@ -80,11 +80,8 @@ static int parse_args(int argc, char **argv, cmp_opts *o) {
     return cli_usage_error("compare", "no input files");
   if (o->nfiles > UINT32_MAX)
     return cli_usage_error("compare", "too many input files");
-  if (shares != NULL && !cli_count_arg(shares, CLI_SHARES_MAX, &o->shares))
-    return cli_usage_error("compare",
-                           "--shares '%s' is not a number of shares from 1 "
-                           "to %d",
-                           shares, CLI_SHARES_MAX);
+  if ((status = cli_shares_option("compare", shares, &o->shares)) >= 0)
+    return status;
   if (o->rules == NULL)
     o->rules = cli_default_rules_dir();
   if (o->out == NULL)

@@ -145,8 +145,8 @@ bool cli_event_pack(rb_arena *a, const rb_event *ev, uint32_t file,
   ce->type = (uint8_t)ev->type;
   ce->file = file;
   ce->line = line;
+  ce->app = ev->app;
   if (ev->type != RB_EV_USAGE) {
-    ce->app = ev->app;
     rb_event *copy = rb_arena_alloc(a, sizeof *copy);
     if (copy == NULL)
       return false;
@@ -154,7 +154,6 @@ bool cli_event_pack(rb_arena *a, const rb_event *ev, uint32_t file,
     ce->block = copy;
     return true;
   }
-  ce->app = ev->app;
   ce->start = ev->start;
   ce->received = ev->received;
   ce->seconds = (uint32_t)ev->seconds;
@@ -592,11 +591,10 @@ const rb_event *cli_feed_event(cli_feed *f, size_t k) {
   static const struct {
     size_t ahead;
     int stage;
-  } stages[] = {{16, 0}, {12, 1}, {8, 2}, {4, 3}, {2, 4}};
+  } stages[] = {{UNPACK, 0}, {12, 1}, {8, 2}, {4, 3}, {2, 4}};
   for (size_t s = 0; s < sizeof stages / sizeof stages[0]; s++)
     if (k + stages[s].ahead < f->n)
-      rb_engine_prefetch(f->e,
-                         &f->ring[(k + stages[s].ahead) % CLI_FEED_RING],
+      rb_engine_prefetch(f->e, &f->ring[(k + stages[s].ahead) % CLI_FEED_RING],
                          stages[s].stage);
   return &f->ring[k % CLI_FEED_RING];
 }

@@ -55,7 +55,6 @@ typedef struct job_rec {
   size_t off, len;
 } job_rec;
 
-/* One engine's bills or notices, in its emission order. */
 /* One engine's bills or notices not yet merged, in its emission order:
  * v[at..n) are waiting; `taken` counts those merged before. */
 typedef struct job_stream {
@@ -510,7 +509,7 @@ static void run_share(job_run *run, job_part *p) {
     } else if (rc == RB_DUPLICATE) {
       p->counts.duplicates++;
     } else if (rc == RB_EREJECT) {
-      const cli_event *ce = &p->in->v[p->events[p->next].index];
+      const cli_event *ce = part_event(p, k);
       if (!cli_rejects_add(&p->rejects, ce->file, ce->line, &rej)) {
         part_fail(p, RB_ENOMEM);
         return;
@@ -755,8 +754,6 @@ void cli_shares_free(cli_shares *sh) {
   free(sh);
 }
 
-size_t cli_shares_count(const cli_shares *sh) { return sh->count; }
-
 int cli_shares_plan(const cli_events *in, size_t threads, size_t shares,
                     cli_shares **out) {
   *out = NULL;
@@ -834,6 +831,55 @@ static bool window_next(job_run *run, const cli_events *in, size_t from,
   return true;
 }
 
+/* Runs every window on run's threads, calling after(run, ctx) (if not
+ * NULL) once each window but the last has made its records final, then
+ * the end of the run. Returns RB_OK or after's failure; a share's own
+ * failure is left in the share. */
+static int run_windows(job_run *run, const cli_events *in,
+                       int (*after)(job_run *run, void *ctx), void *ctx) {
+  size_t window = window_of(in->n);
+  int rc = RB_OK;
+  for (size_t from = 0; rc == RB_OK && window_next(run, in, from, window);
+       from += window) {
+    run_all(run->threads, run_events, run);
+    if (failed(run->parts, run->shares) || run->upto == RB_TIME_NONE)
+      break;
+    if (after != NULL)
+      rc = after(run, ctx);
+  }
+  if (rc == RB_OK && !failed(run->parts, run->shares))
+    finish(run);
+  return rc;
+}
+
+/* The first share's failure (its message in err), or RB_OK. */
+static int first_failure(const job_part *parts, size_t n, char *err,
+                         size_t cap) {
+  for (size_t k = 0; k < n; k++) {
+    if (parts[k].rc != RB_OK) {
+      snprintf(err, cap, "%s", parts[k].error);
+      return parts[k].rc;
+    }
+  }
+  return RB_OK;
+}
+
+/* Adds the shares' counts and rejects to *counts and *rejects. */
+static int collect(const job_part *parts, size_t n, cli_counts *counts,
+                   cli_rejects *rejects) {
+  for (size_t k = 0; k < n; k++) {
+    const job_part *p = &parts[k];
+    counts->accepted += p->counts.accepted;
+    counts->duplicates += p->counts.duplicates;
+    counts->pending += p->counts.pending;
+    for (size_t i = 0; i < p->rejects.n; i++)
+      if (!cli_rejects_add(rejects, p->rejects.v[i].file, p->rejects.v[i].line,
+                           &p->rejects.v[i].rej))
+        return RB_ENOMEM;
+  }
+  return RB_OK;
+}
+
 int cli_shares_rate(const cli_shares *sh, rb_rules *rules, const rb_sink *sink,
                     bool has_until, rb_time until, cli_counts *counts,
                     cli_rejects *rejects, char *err, size_t cap) {
@@ -848,30 +894,26 @@ int cli_shares_rate(const cli_shares *sh, rb_rules *rules, const rb_sink *sink,
                  .has_until = has_until,
                  .until = until,
                  .sink = *sink};
-  size_t window = window_of(sh->in->n);
-  for (size_t from = 0;
-       !failed(parts, sh->count) && window_next(&run, sh->in, from, window);
-       from += window)
-    run_events(&run, 0);
-  if (!failed(parts, sh->count))
-    finish(&run);
-  int rc = RB_OK;
-  for (size_t k = 0; k < sh->count && rc == RB_OK; k++) {
-    job_part *p = &parts[k];
-    if (p->rc != RB_OK) {
-      rc = p->rc;
-      snprintf(err, cap, "%s", p->error);
-      break;
-    }
-    counts->accepted += p->counts.accepted;
-    counts->duplicates += p->counts.duplicates;
-    counts->pending += p->counts.pending;
-    for (size_t i = 0; i < p->rejects.n && rc == RB_OK; i++)
-      if (!cli_rejects_add(rejects, p->rejects.v[i].file, p->rejects.v[i].line,
-                           &p->rejects.v[i].rej))
-        rc = RB_ENOMEM;
-  }
+  run_windows(&run, sh->in, NULL, NULL);
+  int rc = first_failure(parts, sh->count, err, cap);
+  if (rc == RB_OK && (rc = collect(parts, sh->count, counts, rejects)) != RB_OK)
+    snprintf(err, cap, "%s", rb_strerror(rc));
   parts_free(parts, sh->count, 1);
+  return rc;
+}
+
+/* What simulate does after each window: the records made final, merged
+ * and written (ctx: the output and the counts written so far). */
+typedef struct job_merge {
+  cli_out *out;
+  uint64_t bills, notices;
+} job_merge;
+
+static int merge_window(job_run *run, void *ctx) {
+  job_merge *m = ctx;
+  int rc = merge(run->parts, run->shares, true, run->upto, m->out, &m->bills);
+  if (rc == RB_OK)
+    rc = merge(run->parts, run->shares, false, run->upto, m->out, &m->notices);
   return rc;
 }
 
@@ -896,7 +938,6 @@ int cli_jobs_run(const cli_shares *sh, rb_rules *rules, const char *rules_dir,
   const rb_rules_data *data = rb_rules_data_get(rules);
   for (size_t k = 0; k < shares; k++) {
     job_part *p = &parts[k];
-    p->in = in;
     p->tz = data->tariff.tz_offset;
     p->tally.ntiers = data->tariff.ntiers;
     if (k == 0) {
@@ -923,43 +964,22 @@ int cli_jobs_run(const cli_shares *sh, rb_rules *rules, const char *rules_dir,
                  .shares = shares,
                  .has_until = has_until,
                  .until = until};
-  uint64_t nbills = 0, nnotices = 0;
-  int rc = RB_OK;
-  size_t window = window_of(in->n);
-  for (size_t from = 0; rc == RB_OK && window_next(&run, in, from, window);
-       from += window) {
-    run_all(threads, run_events, &run);
-    if (failed(parts, shares) || run.upto == RB_TIME_NONE)
-      break;
-    rc = merge(parts, shares, true, run.upto, out, &nbills);
-    if (rc == RB_OK)
-      rc = merge(parts, shares, false, run.upto, out, &nnotices);
-  }
-  if (rc == RB_OK && !failed(parts, shares))
-    finish(&run);
-  for (size_t k = 0; k < shares; k++) {
-    job_part *p = &parts[k];
-    if (p->rc != RB_OK) {
-      res->rc = p->rc;
-      snprintf(res->error, sizeof res->error, "%s", p->error);
-      goto done;
-    }
+  job_merge merged = {.out = out};
+  int rc = run_windows(&run, in, merge_window, &merged);
+  int frc = first_failure(parts, shares, res->error, sizeof res->error);
+  if (frc != RB_OK) {
+    res->rc = frc;
+    goto done;
   }
   if (rc == RB_OK)
     rc = sum_tallies(parts, shares, out);
+  run.upto = RB_TIME_NONE; /* everything is final now */
   if (rc == RB_OK)
-    rc = merge(parts, shares, true, RB_TIME_NONE, out, &nbills);
+    rc = merge_window(&run, &merged);
   if (rc == RB_OK)
-    rc = merge(parts, shares, false, RB_TIME_NONE, out, &nnotices);
+    rc = collect(parts, shares, &res->counts, &res->rejects);
   for (size_t k = 0; k < shares && rc == RB_OK; k++) {
-    job_part *p = &parts[k];
-    res->counts.accepted += p->counts.accepted;
-    res->counts.duplicates += p->counts.duplicates;
-    res->counts.pending += p->counts.pending;
-    for (size_t i = 0; i < p->rejects.n && rc == RB_OK; i++)
-      if (!cli_rejects_add(&res->rejects, p->rejects.v[i].file,
-                           p->rejects.v[i].line, &p->rejects.v[i].rej))
-        rc = RB_ENOMEM;
+    const job_part *p = &parts[k];
     rb_engine_stats st;
     rb_engine_stats_get(p->engine, &st);
     res->stats.usage_ids += st.usage_ids;

@@ -102,11 +102,8 @@ static int parse_args(int argc, char **argv, sim_opts *o) {
                            "--jobs '%s' is not a number of threads from 1 "
                            "to %d",
                            jobs, CLI_JOBS_MAX);
-  if (shares != NULL && !cli_count_arg(shares, CLI_SHARES_MAX, &o->shares))
-    return cli_usage_error("simulate",
-                           "--shares '%s' is not a number of shares from 1 "
-                           "to %d",
-                           shares, CLI_SHARES_MAX);
+  if ((status = cli_shares_option("simulate", shares, &o->shares)) >= 0)
+    return status;
   if (until != NULL) {
     if (rb_time_parse(until, strlen(until), &o->until, NULL) != RB_OK)
       return cli_usage_error("simulate",
